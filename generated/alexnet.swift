@@ -116,9 +116,11 @@ public struct Alexnet: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -127,21 +129,41 @@ public struct Alexnet: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 240_256  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.features_0(x, w + 0, a + 0, a + 240_256, threads)
-            Self.features_2(a + 0, a + 193_600, threads)
-            Self.features_3(a + 193_600, w + 23_296, a + 0, a + 240_256, threads)
-            Self.features_5(a + 0, a + 139_968, threads)
-            Self.features_6(a + 139_968, w + 330_688, a + 0, a + 240_256, threads)
-            Self.features_8(a + 0, w + 1_510_720, a + 64_896, a + 240_256, threads)
-            Self.features_10(a + 64_896, w + 3_083_840, a + 0, a + 240_256, threads)
-            Self.features_12(a + 0, a + 43_264, threads)
-            Self.avgpool(a + 43_264, a + 0)
-            Self.classifier_1(a + 0, w + 4_132_672, a + 9216, threads)
-            Self.classifier_4(a + 9216, w + 41_885_504, a + 0, threads)
-            Self.classifier_6(a + 0, w + 58_666_816, a + 4096, threads)
-            (output + n &* Self.outputCount).update(from: a + 4096, count: Self.outputCount)
+            // features.0, + features.1 fused
+            let features_0Out = a + 0  // 64×55×55
+            Self.features_0(x, w + 0, features_0Out, scratch, threads)
+            let features_2Out = a + 193_600  // 64×27×27
+            Self.features_2(features_0Out, features_2Out, threads)
+            // features.3, + features.4 fused
+            let features_3Out = a + 0  // 192×27×27
+            Self.features_3(features_2Out, w + 23_296, features_3Out, scratch, threads)
+            let features_5Out = a + 139_968  // 192×13×13
+            Self.features_5(features_3Out, features_5Out, threads)
+            // features.6, + features.7 fused
+            let features_6Out = a + 0  // 384×13×13
+            Self.features_6(features_5Out, w + 330_688, features_6Out, scratch, threads)
+            // features.8, + features.9 fused
+            let features_8Out = a + 64_896  // 256×13×13
+            Self.features_8(features_6Out, w + 1_510_720, features_8Out, scratch, threads)
+            // features.10, + features.11 fused
+            let features_10Out = a + 0  // 256×13×13
+            Self.features_10(features_8Out, w + 3_083_840, features_10Out, scratch, threads)
+            let features_12Out = a + 43_264  // 256×6×6
+            Self.features_12(features_10Out, features_12Out, threads)
+            let avgpoolOut = a + 0  // 256×6×6
+            Self.avgpool(features_12Out, avgpoolOut)
+            // classifier.1, + classifier.2 fused
+            let classifier_1Out = a + 9216  // 4096
+            Self.classifier_1(avgpoolOut, w + 4_132_672, classifier_1Out, threads)
+            // classifier.4, + classifier.5 fused
+            let classifier_4Out = a + 0  // 4096
+            Self.classifier_4(classifier_1Out, w + 41_885_504, classifier_4Out, threads)
+            let classifier_6Out = a + 4096  // 1000
+            Self.classifier_6(classifier_4Out, w + 58_666_816, classifier_6Out, threads)
+            (output + n &* Self.outputCount).update(from: classifier_6Out, count: Self.outputCount)
         }
     }
 }
@@ -156,91 +178,91 @@ extension Alexnet {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 3, height: 224, width: 224, top: 2, left: 2, rows: 228, columns: 228, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 505, by: 82) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 5808
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 23_232 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 82, 505) {
-                let first: Int = min(group &* 6, 3019)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 55) &* 912 &+ (q0 % 55) &* 4
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 55) &* 912 &+ (q1 % 55) &* 4
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 55) &* 912 &+ (q2 % 55) &* 4
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 55) &* 912 &+ (q3 % 55) &* 4
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 55) &* 912 &+ (q4 % 55) &* 4
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 55) &* 912 &+ (q5 % 55) &* 4
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<11 {
-                    for j in 0..<11 {
-                        let tapBase = scratch + (i &* 228 &+ j)
-                        let tapKernel = kernel + (i &* 528 &+ j &* 48)
-                        for ic in 0..<3 {
-                            let tap = tapBase + ic &* 51_984
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 505, by: 82) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 5808
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 23_232 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 82, 505) {
+                            let first: Int = min(group &* 6, 3019)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 55) &* 912 &+ (q0 % 55) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 55) &* 912 &+ (q1 % 55) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 55) &* 912 &+ (q2 % 55) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 55) &* 912 &+ (q3 % 55) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 55) &* 912 &+ (q4 % 55) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 55) &* 912 &+ (q5 % 55) &* 4
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<11 {
+                                for j in 0..<11 {
+                                    let tapBase = scratch + (i &* 228 &+ j)
+                                    let tapKernel = kernel + (i &* 528 &+ j &* 48)
+                                    for ic in 0..<3 {
+                                        let tap = tapBase + ic &* 51_984
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -250,32 +272,32 @@ extension Alexnet {
     static func features_2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×55×55   y: 64×27×27
         Self.parallel(64, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 66) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 66)
-        for c in channels {
-            let plane = x + c &* 3025
-            for oh in 0..<27 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 55, by: 16) {
-                    let count = min(16, 55 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 55 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 66) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 66)
+                for c in channels {
+                    let plane = x + c &* 3025
+                    for oh in 0..<27 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 55, by: 16) {
+                            let count = min(16, 55 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 55 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 27, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 27, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -288,91 +310,91 @@ extension Alexnet {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 64, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 31, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 122, by: 122) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 25_600
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 307_200 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 122, 122) {
-                let first: Int = min(group &* 6, 723)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 27) &* 4
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 27) &* 4
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 27) &* 4
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 27) &* 4
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 27) &* 4
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 27) &* 4
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<5 {
-                    for j in 0..<5 {
-                        let tapBase = scratch + (i &* 31 &+ j)
-                        let tapKernel = kernel + (i &* 5120 &+ j &* 1024)
-                        for ic in 0..<64 {
-                            let tap = tapBase + ic &* 961
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 122, by: 122) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 25_600
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 307_200 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 122, 122) {
+                            let first: Int = min(group &* 6, 723)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 27) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 27) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 27) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 27) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 27) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 27) &* 4
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<5 {
+                                for j in 0..<5 {
+                                    let tapBase = scratch + (i &* 31 &+ j)
+                                    let tapKernel = kernel + (i &* 5120 &+ j &* 1024)
+                                    for ic in 0..<64 {
+                                        let tap = tapBase + ic &* 961
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 729 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 729 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -382,32 +404,32 @@ extension Alexnet {
     static func features_5(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×27×27   y: 192×13×13
         Self.parallel(192, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 34)
-        for c in channels {
-            let plane = x + c &* 729
-            for oh in 0..<13 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 27, by: 16) {
-                    let count = min(16, 27 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 27 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 34)
+                for c in channels {
+                    let plane = x + c &* 729
+                    for oh in 0..<13 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 27, by: 16) {
+                            let count = min(16, 27 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 27 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 13, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 13, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -426,185 +448,185 @@ extension Alexnet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(192, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 10_752)
-                        Self.store(t0_2 - t0_1, to: column + 21_504)
-                        Self.store(t0_1 - t0_3, to: column + 32_256)
-                        Self.store(t1_0 - t1_2, to: column + 43_008)
-                        Self.store(t1_1 + t1_2, to: column + 53_760)
-                        Self.store(t1_2 - t1_1, to: column + 64_512)
-                        Self.store(t1_1 - t1_3, to: column + 75_264)
-                        Self.store(t2_0 - t2_2, to: column + 86_016)
-                        Self.store(t2_1 + t2_2, to: column + 96_768)
-                        Self.store(t2_2 - t2_1, to: column + 107_520)
-                        Self.store(t2_1 - t2_3, to: column + 118_272)
-                        Self.store(t3_0 - t3_2, to: column + 129_024)
-                        Self.store(t3_1 + t3_2, to: column + 139_776)
-                        Self.store(t3_2 - t3_1, to: column + 150_528)
-                        Self.store(t3_1 - t3_3, to: column + 161_280)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 10_752)
+                            Self.store(t0_2 - t0_1, to: column + 21_504)
+                            Self.store(t0_1 - t0_3, to: column + 32_256)
+                            Self.store(t1_0 - t1_2, to: column + 43_008)
+                            Self.store(t1_1 + t1_2, to: column + 53_760)
+                            Self.store(t1_2 - t1_1, to: column + 64_512)
+                            Self.store(t1_1 - t1_3, to: column + 75_264)
+                            Self.store(t2_0 - t2_2, to: column + 86_016)
+                            Self.store(t2_1 + t2_2, to: column + 96_768)
+                            Self.store(t2_2 - t2_1, to: column + 107_520)
+                            Self.store(t2_1 - t2_3, to: column + 118_272)
+                            Self.store(t3_0 - t3_2, to: column + 129_024)
+                            Self.store(t3_1 + t3_2, to: column + 139_776)
+                            Self.store(t3_2 - t3_1, to: column + 150_528)
+                            Self.store(t3_1 - t3_3, to: column + 161_280)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(24, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 10_752
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 24 &+ block) &* 3072
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 384 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<192 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 10_752
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 24 &+ block) &* 3072
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 384 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<192 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 6144
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 6144
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 6144
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 6144
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 6144
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 6144
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 6144
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 6144
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 6144
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 6144
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 6144
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 6144
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(48, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_179_648 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 6144 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 384)
-                    let m0_2 = Self.load8(m + 768)
-                    let m0_3 = Self.load8(m + 1152)
-                    let m1_0 = Self.load8(m + 1536)
-                    let m1_1 = Self.load8(m + 1920)
-                    let m1_2 = Self.load8(m + 2304)
-                    let m1_3 = Self.load8(m + 2688)
-                    let m2_0 = Self.load8(m + 3072)
-                    let m2_1 = Self.load8(m + 3456)
-                    let m2_2 = Self.load8(m + 3840)
-                    let m2_3 = Self.load8(m + 4224)
-                    let m3_0 = Self.load8(m + 4608)
-                    let m3_1 = Self.load8(m + 4992)
-                    let m3_2 = Self.load8(m + 5376)
-                    let m3_3 = Self.load8(m + 5760)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 13 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 13 {
-                            let index: Int = corner &+ 13
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 13 && ow &+ 1 < 13 {
-                            let index: Int = corner &+ 14
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_179_648 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 6144 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 384)
+                            let m0_2 = Self.load8(m + 768)
+                            let m0_3 = Self.load8(m + 1152)
+                            let m1_0 = Self.load8(m + 1536)
+                            let m1_1 = Self.load8(m + 1920)
+                            let m1_2 = Self.load8(m + 2304)
+                            let m1_3 = Self.load8(m + 2688)
+                            let m2_0 = Self.load8(m + 3072)
+                            let m2_1 = Self.load8(m + 3456)
+                            let m2_2 = Self.load8(m + 3840)
+                            let m2_3 = Self.load8(m + 4224)
+                            let m3_0 = Self.load8(m + 4608)
+                            let m3_1 = Self.load8(m + 4992)
+                            let m3_2 = Self.load8(m + 5376)
+                            let m3_3 = Self.load8(m + 5760)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 13 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 13 {
+                                    let index: Int = corner &+ 13
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 13 && ow &+ 1 < 13 {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -624,185 +646,185 @@ extension Alexnet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(384, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 21_504)
-                        Self.store(t0_2 - t0_1, to: column + 43_008)
-                        Self.store(t0_1 - t0_3, to: column + 64_512)
-                        Self.store(t1_0 - t1_2, to: column + 86_016)
-                        Self.store(t1_1 + t1_2, to: column + 107_520)
-                        Self.store(t1_2 - t1_1, to: column + 129_024)
-                        Self.store(t1_1 - t1_3, to: column + 150_528)
-                        Self.store(t2_0 - t2_2, to: column + 172_032)
-                        Self.store(t2_1 + t2_2, to: column + 193_536)
-                        Self.store(t2_2 - t2_1, to: column + 215_040)
-                        Self.store(t2_1 - t2_3, to: column + 236_544)
-                        Self.store(t3_0 - t3_2, to: column + 258_048)
-                        Self.store(t3_1 + t3_2, to: column + 279_552)
-                        Self.store(t3_2 - t3_1, to: column + 301_056)
-                        Self.store(t3_1 - t3_3, to: column + 322_560)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 21_504)
+                            Self.store(t0_2 - t0_1, to: column + 43_008)
+                            Self.store(t0_1 - t0_3, to: column + 64_512)
+                            Self.store(t1_0 - t1_2, to: column + 86_016)
+                            Self.store(t1_1 + t1_2, to: column + 107_520)
+                            Self.store(t1_2 - t1_1, to: column + 129_024)
+                            Self.store(t1_1 - t1_3, to: column + 150_528)
+                            Self.store(t2_0 - t2_2, to: column + 172_032)
+                            Self.store(t2_1 + t2_2, to: column + 193_536)
+                            Self.store(t2_2 - t2_1, to: column + 215_040)
+                            Self.store(t2_1 - t2_3, to: column + 236_544)
+                            Self.store(t3_0 - t3_2, to: column + 258_048)
+                            Self.store(t3_1 + t3_2, to: column + 279_552)
+                            Self.store(t3_2 - t3_1, to: column + 301_056)
+                            Self.store(t3_1 - t3_3, to: column + 322_560)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 21_504
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 6144
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<384 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 21_504
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 6144
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<384 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_572_864 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 13 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 13 {
-                            let index: Int = corner &+ 13
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 13 && ow &+ 1 < 13 {
-                            let index: Int = corner &+ 14
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_572_864 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 13 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 13 {
+                                    let index: Int = corner &+ 13
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 13 && ow &+ 1 < 13 {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -822,185 +844,185 @@ extension Alexnet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(256, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 14_336)
-                        Self.store(t0_2 - t0_1, to: column + 28_672)
-                        Self.store(t0_1 - t0_3, to: column + 43_008)
-                        Self.store(t1_0 - t1_2, to: column + 57_344)
-                        Self.store(t1_1 + t1_2, to: column + 71_680)
-                        Self.store(t1_2 - t1_1, to: column + 86_016)
-                        Self.store(t1_1 - t1_3, to: column + 100_352)
-                        Self.store(t2_0 - t2_2, to: column + 114_688)
-                        Self.store(t2_1 + t2_2, to: column + 129_024)
-                        Self.store(t2_2 - t2_1, to: column + 143_360)
-                        Self.store(t2_1 - t2_3, to: column + 157_696)
-                        Self.store(t3_0 - t3_2, to: column + 172_032)
-                        Self.store(t3_1 + t3_2, to: column + 186_368)
-                        Self.store(t3_2 - t3_1, to: column + 200_704)
-                        Self.store(t3_1 - t3_3, to: column + 215_040)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 14_336)
+                            Self.store(t0_2 - t0_1, to: column + 28_672)
+                            Self.store(t0_1 - t0_3, to: column + 43_008)
+                            Self.store(t1_0 - t1_2, to: column + 57_344)
+                            Self.store(t1_1 + t1_2, to: column + 71_680)
+                            Self.store(t1_2 - t1_1, to: column + 86_016)
+                            Self.store(t1_1 - t1_3, to: column + 100_352)
+                            Self.store(t2_0 - t2_2, to: column + 114_688)
+                            Self.store(t2_1 + t2_2, to: column + 129_024)
+                            Self.store(t2_2 - t2_1, to: column + 143_360)
+                            Self.store(t2_1 - t2_3, to: column + 157_696)
+                            Self.store(t3_0 - t3_2, to: column + 172_032)
+                            Self.store(t3_1 + t3_2, to: column + 186_368)
+                            Self.store(t3_2 - t3_1, to: column + 200_704)
+                            Self.store(t3_1 - t3_3, to: column + 215_040)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 14_336
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<256 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 14_336
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<256 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_048_576 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 13 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 13 {
-                            let index: Int = corner &+ 13
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 13 && ow &+ 1 < 13 {
-                            let index: Int = corner &+ 14
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 13 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 13 {
+                                    let index: Int = corner &+ 13
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 13 && ow &+ 1 < 13 {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1011,32 +1033,32 @@ extension Alexnet {
     static func features_12(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×13×13   y: 256×6×6
         Self.parallel(256, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 34)
-        for c in channels {
-            let plane = x + c &* 169
-            for oh in 0..<6 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 13, by: 16) {
-                    let count = min(16, 13 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 13 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 34)
+                for c in channels {
+                    let plane = x + c &* 169
+                    for oh in 0..<6 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 13, by: 16) {
+                            let count = min(16, 13 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 13 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 6, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 6, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -1066,13 +1088,13 @@ extension Alexnet {
         // x: 9216   y: 4096
         // weight: (4096, 9216)   bias: w[37_748_736..<37_752_832]
         Self.parallel(1024, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 9216, stride: 9216, x, count: 9216)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[37_748_736 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 9216, stride: 9216, x, count: 9216)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[37_748_736 &+ u &+ r]
+                }
             }
-        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -1087,13 +1109,13 @@ extension Alexnet {
         // x: 4096   y: 4096
         // weight: (4096, 4096)   bias: w[16_777_216..<16_781_312]
         Self.parallel(1024, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+                }
             }
-        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -1108,13 +1130,13 @@ extension Alexnet {
         // x: 4096   y: 1000
         // weight: (1000, 4096)   bias: w[4_096_000..<4_097_000]
         Self.parallel(250, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+                }
             }
-        }
         }
     }
 

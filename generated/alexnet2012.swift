@@ -117,9 +117,11 @@ public struct Alexnet2012Groups2: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -128,22 +130,43 @@ public struct Alexnet2012Groups2: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 580_800  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.features_conv1(x, w + 0, a + 0, threads)
-            Self.features_norm1(a + 0, a + 290_400)
-            Self.features_pool1(a + 290_400, a + 0, threads)
-            Self.features_conv2(a + 0, w + 34_944, a + 69_984, a + 580_800, threads)
-            Self.features_norm2(a + 69_984, a + 256_608)
-            Self.features_pool2(a + 256_608, a + 0, threads)
-            Self.features_conv3(a + 0, w + 342_400, a + 43_264, a + 580_800, threads)
-            Self.features_conv4(a + 43_264, w + 1_915_648, a + 108_160, a + 580_800, threads)
-            Self.features_conv5(a + 108_160, w + 2_579_584, a + 0, a + 580_800, threads)
-            Self.features_pool5(a + 0, a + 43_264, threads)
-            Self.classifier_fc6(a + 43_264, w + 3_022_208, a + 0, threads)
-            Self.classifier_fc7(a + 0, w + 40_775_040, a + 4096, threads)
-            Self.classifier_fc8(a + 4096, w + 57_556_352, a + 0, threads)
-            (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
+            // features.conv1, + features.relu1 fused
+            let features_conv1Out = a + 0  // 96×55×55
+            Self.features_conv1(x, w + 0, features_conv1Out, threads)
+            let features_norm1Out = a + 290_400  // 96×55×55
+            Self.features_norm1(features_conv1Out, features_norm1Out)
+            let features_pool1Out = a + 0  // 96×27×27
+            Self.features_pool1(features_norm1Out, features_pool1Out, threads)
+            // features.conv2, + features.relu2 fused
+            let features_conv2Out = a + 69_984  // 256×27×27
+            Self.features_conv2(features_pool1Out, w + 34_944, features_conv2Out, scratch, threads)
+            let features_norm2Out = a + 256_608  // 256×27×27
+            Self.features_norm2(features_conv2Out, features_norm2Out)
+            let features_pool2Out = a + 0  // 256×13×13
+            Self.features_pool2(features_norm2Out, features_pool2Out, threads)
+            // features.conv3, + features.relu3 fused
+            let features_conv3Out = a + 43_264  // 384×13×13
+            Self.features_conv3(features_pool2Out, w + 342_400, features_conv3Out, scratch, threads)
+            // features.conv4, + features.relu4 fused
+            let features_conv4Out = a + 108_160  // 384×13×13
+            Self.features_conv4(features_conv3Out, w + 1_915_648, features_conv4Out, scratch, threads)
+            // features.conv5, + features.relu5 fused
+            let features_conv5Out = a + 0  // 256×13×13
+            Self.features_conv5(features_conv4Out, w + 2_579_584, features_conv5Out, scratch, threads)
+            let features_pool5Out = a + 43_264  // 256×6×6
+            Self.features_pool5(features_conv5Out, features_pool5Out, threads)
+            // classifier.fc6, + classifier.relu6 fused
+            let classifier_fc6Out = a + 0  // 4096
+            Self.classifier_fc6(features_pool5Out, w + 3_022_208, classifier_fc6Out, threads)
+            // classifier.fc7, + classifier.relu7 fused
+            let classifier_fc7Out = a + 4096  // 4096
+            Self.classifier_fc7(classifier_fc6Out, w + 40_775_040, classifier_fc7Out, threads)
+            let classifier_fc8Out = a + 0  // 1000
+            Self.classifier_fc8(classifier_fc7Out, w + 57_556_352, classifier_fc8Out, threads)
+            (output + n &* Self.outputCount).update(from: classifier_fc8Out, count: Self.outputCount)
         }
     }
 }
@@ -157,91 +180,91 @@ extension Alexnet2012Groups2 {
         // weight: (6 blocks, 11, 11, 3, 16)   bias: w[34_848..<34_944]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 505, by: 82) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 5808
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 34_848 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 82, 505) {
-                let first: Int = min(group &* 6, 3019)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 55) &* 908 &+ (q0 % 55) &* 4
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 55) &* 908 &+ (q1 % 55) &* 4
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 55) &* 908 &+ (q2 % 55) &* 4
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 55) &* 908 &+ (q3 % 55) &* 4
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 55) &* 908 &+ (q4 % 55) &* 4
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 55) &* 908 &+ (q5 % 55) &* 4
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<11 {
-                    for j in 0..<11 {
-                        let tapBase = x + (i &* 227 &+ j)
-                        let tapKernel = kernel + (i &* 528 &+ j &* 48)
-                        for ic in 0..<3 {
-                            let tap = tapBase + ic &* 51_529
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 505, by: 82) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 5808
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 34_848 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 82, 505) {
+                            let first: Int = min(group &* 6, 3019)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 55) &* 908 &+ (q0 % 55) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 55) &* 908 &+ (q1 % 55) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 55) &* 908 &+ (q2 % 55) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 55) &* 908 &+ (q3 % 55) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 55) &* 908 &+ (q4 % 55) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 55) &* 908 &+ (q5 % 55) &* 4
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<11 {
+                                for j in 0..<11 {
+                                    let tapBase = x + (i &* 227 &+ j)
+                                    let tapKernel = kernel + (i &* 528 &+ j &* 48)
+                                    for ic in 0..<3 {
+                                        let tap = tapBase + ic &* 51_529
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -267,32 +290,32 @@ extension Alexnet2012Groups2 {
     static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×55×55   y: 96×27×27
         Self.parallel(96, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 66) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 66)
-        for c in channels {
-            let plane = x + c &* 3025
-            for oh in 0..<27 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 55, by: 16) {
-                    let count = min(16, 55 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 55 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 66) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 66)
+                for c in channels {
+                    let plane = x + c &* 3025
+                    for oh in 0..<27 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 55, by: 16) {
+                            let count = min(16, 55 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 55 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 27, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 27, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -308,87 +331,87 @@ extension Alexnet2012Groups2 {
         // the last tile reads up to 24 floats past the last plane, into lanes it drops
         (scratch + 92_256).update(repeating: 0, count: 24)
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 833, by: 1344) {
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 128 &+ (block % 32) &* 4
-            let filters: Int = min(4, (block / 32) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 48
-            let kernelOffset: Int = block &* 4800
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 307_200 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 1344, 833), by: 24) {
-                var a0_0 = SIMD8<Float>(repeating: bias[0])
-                var a0_1 = SIMD8<Float>(repeating: bias[0])
-                var a0_2 = SIMD8<Float>(repeating: bias[0])
-                var a1_0 = SIMD8<Float>(repeating: bias[1])
-                var a1_1 = SIMD8<Float>(repeating: bias[1])
-                var a1_2 = SIMD8<Float>(repeating: bias[1])
-                var a2_0 = SIMD8<Float>(repeating: bias[2])
-                var a2_1 = SIMD8<Float>(repeating: bias[2])
-                var a2_2 = SIMD8<Float>(repeating: bias[2])
-                var a3_0 = SIMD8<Float>(repeating: bias[3])
-                var a3_1 = SIMD8<Float>(repeating: bias[3])
-                var a3_2 = SIMD8<Float>(repeating: bias[3])
-                for i in 0..<5 {
-                    let rowOffset: Int = firstChannel &* 961 &+ p &+ i &* 31
-                    for j in 0..<5 {
-                        let tapOffset: Int = (i &* 5 &+ j) &* 192
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<48 {
-                            let source = scratch + (columnOffset &+ ic &* 961)
-                            let v0 = Self.load8(source + 0)
-                            let v1 = Self.load8(source + 8)
-                            let v2 = Self.load8(source + 16)
-                            let k = kernel + (tapOffset &+ ic &* 4)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a0_2, k[0], v2)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a1_2, k[1], v2)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a2_2, k[2], v2)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a3_2, k[3], v2)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a1_0
-                tile[8] = a1_1
-                tile[10] = a1_2
-                tile[12] = a2_0
-                tile[14] = a2_1
-                tile[16] = a2_2
-                tile[18] = a3_0
-                tile[20] = a3_1
-                tile[22] = a3_2
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 729
-                    for t in 0..<3 {
-                        let q: Int = p &+ t &* 8
-                        let row: Int = q / 31
-                        let column: Int = q &- row &* 31
-                        let v = tile[(r &* 3 &+ t) &* 2]
-                        if column &+ 8 <= 27 && q &+ 8 <= 833 {
-                            let index: Int = filterOffset &+ row &* 27 &+ column
-                            Self.store(Self.relu(v), to: y + index)
-                        }
-                        else {
-                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 27, columns: 31, end: 833)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 833, by: 1344) {
+                    for block in blocks {
+                        let firstFilter: Int = (block / 32) &* 128 &+ (block % 32) &* 4
+                        let filters: Int = min(4, (block / 32) &* 128 &+ 128 &- firstFilter)
+                        let firstChannel: Int = (block / 32) &* 48
+                        let kernelOffset: Int = block &* 4800
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 307_200 &+ firstFilter
+                        let bias = w + biasOffset
+                        for p in stride(from: band, to: min(band &+ 1344, 833), by: 24) {
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for i in 0..<5 {
+                                let rowOffset: Int = firstChannel &* 961 &+ p &+ i &* 31
+                                for j in 0..<5 {
+                                    let tapOffset: Int = (i &* 5 &+ j) &* 192
+                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    for ic in 0..<48 {
+                                        let source = scratch + (columnOffset &+ ic &* 961)
+                                        let v0 = Self.load8(source + 0)
+                                        let v1 = Self.load8(source + 8)
+                                        let v2 = Self.load8(source + 16)
+                                        let k = kernel + (tapOffset &+ ic &* 4)
+                                        Self.multiplyAdd(&a0_0, k[0], v0)
+                                        Self.multiplyAdd(&a0_1, k[0], v1)
+                                        Self.multiplyAdd(&a0_2, k[0], v2)
+                                        Self.multiplyAdd(&a1_0, k[1], v0)
+                                        Self.multiplyAdd(&a1_1, k[1], v1)
+                                        Self.multiplyAdd(&a1_2, k[1], v2)
+                                        Self.multiplyAdd(&a2_0, k[2], v0)
+                                        Self.multiplyAdd(&a2_1, k[2], v1)
+                                        Self.multiplyAdd(&a2_2, k[2], v2)
+                                        Self.multiplyAdd(&a3_0, k[3], v0)
+                                        Self.multiplyAdd(&a3_1, k[3], v1)
+                                        Self.multiplyAdd(&a3_2, k[3], v2)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                let filterOffset: Int = (firstFilter &+ r) &* 729
+                                for t in 0..<3 {
+                                    let q: Int = p &+ t &* 8
+                                    let row: Int = q / 31
+                                    let column: Int = q &- row &* 31
+                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    if column &+ 8 <= 27 && q &+ 8 <= 833 {
+                                        let index: Int = filterOffset &+ row &* 27 &+ column
+                                        Self.store(Self.relu(v), to: y + index)
+                                    }
+                                    else {
+                                        Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 27, columns: 31, end: 833)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -414,32 +437,32 @@ extension Alexnet2012Groups2 {
     static func features_pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×27×27   y: 256×13×13
         Self.parallel(256, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 34)
-        for c in channels {
-            let plane = x + c &* 729
-            for oh in 0..<13 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 27, by: 16) {
-                    let count = min(16, 27 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 27 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 34)
+                for c in channels {
+                    let plane = x + c &* 729
+                    for oh in 0..<13 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 27, by: 16) {
+                            let count = min(16, 27 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 27 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 13, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 13, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -458,185 +481,185 @@ extension Alexnet2012Groups2 {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(256, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 14_336)
-                        Self.store(t0_2 - t0_1, to: column + 28_672)
-                        Self.store(t0_1 - t0_3, to: column + 43_008)
-                        Self.store(t1_0 - t1_2, to: column + 57_344)
-                        Self.store(t1_1 + t1_2, to: column + 71_680)
-                        Self.store(t1_2 - t1_1, to: column + 86_016)
-                        Self.store(t1_1 - t1_3, to: column + 100_352)
-                        Self.store(t2_0 - t2_2, to: column + 114_688)
-                        Self.store(t2_1 + t2_2, to: column + 129_024)
-                        Self.store(t2_2 - t2_1, to: column + 143_360)
-                        Self.store(t2_1 - t2_3, to: column + 157_696)
-                        Self.store(t3_0 - t3_2, to: column + 172_032)
-                        Self.store(t3_1 + t3_2, to: column + 186_368)
-                        Self.store(t3_2 - t3_1, to: column + 200_704)
-                        Self.store(t3_1 - t3_3, to: column + 215_040)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 14_336)
+                            Self.store(t0_2 - t0_1, to: column + 28_672)
+                            Self.store(t0_1 - t0_3, to: column + 43_008)
+                            Self.store(t1_0 - t1_2, to: column + 57_344)
+                            Self.store(t1_1 + t1_2, to: column + 71_680)
+                            Self.store(t1_2 - t1_1, to: column + 86_016)
+                            Self.store(t1_1 - t1_3, to: column + 100_352)
+                            Self.store(t2_0 - t2_2, to: column + 114_688)
+                            Self.store(t2_1 + t2_2, to: column + 129_024)
+                            Self.store(t2_2 - t2_1, to: column + 143_360)
+                            Self.store(t2_1 - t2_3, to: column + 157_696)
+                            Self.store(t3_0 - t3_2, to: column + 172_032)
+                            Self.store(t3_1 + t3_2, to: column + 186_368)
+                            Self.store(t3_2 - t3_1, to: column + 200_704)
+                            Self.store(t3_1 - t3_3, to: column + 215_040)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(24, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 14_336
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 24 &+ block) &* 4096
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 384 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<256 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 14_336
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 24 &+ block) &* 4096
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 384 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<256 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 6144
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 6144
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 6144
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 6144
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 6144
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 6144
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 6144
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 6144
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 6144
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 6144
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 6144
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 6144
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(48, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_572_864 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 6144 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 384)
-                    let m0_2 = Self.load8(m + 768)
-                    let m0_3 = Self.load8(m + 1152)
-                    let m1_0 = Self.load8(m + 1536)
-                    let m1_1 = Self.load8(m + 1920)
-                    let m1_2 = Self.load8(m + 2304)
-                    let m1_3 = Self.load8(m + 2688)
-                    let m2_0 = Self.load8(m + 3072)
-                    let m2_1 = Self.load8(m + 3456)
-                    let m2_2 = Self.load8(m + 3840)
-                    let m2_3 = Self.load8(m + 4224)
-                    let m3_0 = Self.load8(m + 4608)
-                    let m3_1 = Self.load8(m + 4992)
-                    let m3_2 = Self.load8(m + 5376)
-                    let m3_3 = Self.load8(m + 5760)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 13 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 13 {
-                            let index: Int = corner &+ 13
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 13 && ow &+ 1 < 13 {
-                            let index: Int = corner &+ 14
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_572_864 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 6144 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 384)
+                            let m0_2 = Self.load8(m + 768)
+                            let m0_3 = Self.load8(m + 1152)
+                            let m1_0 = Self.load8(m + 1536)
+                            let m1_1 = Self.load8(m + 1920)
+                            let m1_2 = Self.load8(m + 2304)
+                            let m1_3 = Self.load8(m + 2688)
+                            let m2_0 = Self.load8(m + 3072)
+                            let m2_1 = Self.load8(m + 3456)
+                            let m2_2 = Self.load8(m + 3840)
+                            let m2_3 = Self.load8(m + 4224)
+                            let m3_0 = Self.load8(m + 4608)
+                            let m3_1 = Self.load8(m + 4992)
+                            let m3_2 = Self.load8(m + 5376)
+                            let m3_3 = Self.load8(m + 5760)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 13 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 13 {
+                                    let index: Int = corner &+ 13
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 13 && ow &+ 1 < 13 {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -653,87 +676,87 @@ extension Alexnet2012Groups2 {
         // the last tile reads up to 24 floats past the last plane, into lanes it drops
         (scratch + 86_400).update(repeating: 0, count: 24)
         Self.parallel(96, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 193, by: 336) {
-        for block in blocks {
-            let firstFilter: Int = (block / 48) &* 192 &+ (block % 48) &* 4
-            let filters: Int = min(4, (block / 48) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 48) &* 192
-            let kernelOffset: Int = block &* 6912
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 663_552 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 336, 193), by: 24) {
-                var a0_0 = SIMD8<Float>(repeating: bias[0])
-                var a0_1 = SIMD8<Float>(repeating: bias[0])
-                var a0_2 = SIMD8<Float>(repeating: bias[0])
-                var a1_0 = SIMD8<Float>(repeating: bias[1])
-                var a1_1 = SIMD8<Float>(repeating: bias[1])
-                var a1_2 = SIMD8<Float>(repeating: bias[1])
-                var a2_0 = SIMD8<Float>(repeating: bias[2])
-                var a2_1 = SIMD8<Float>(repeating: bias[2])
-                var a2_2 = SIMD8<Float>(repeating: bias[2])
-                var a3_0 = SIMD8<Float>(repeating: bias[3])
-                var a3_1 = SIMD8<Float>(repeating: bias[3])
-                var a3_2 = SIMD8<Float>(repeating: bias[3])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 768
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<192 {
-                            let source = scratch + (columnOffset &+ ic &* 225)
-                            let v0 = Self.load8(source + 0)
-                            let v1 = Self.load8(source + 8)
-                            let v2 = Self.load8(source + 16)
-                            let k = kernel + (tapOffset &+ ic &* 4)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a0_2, k[0], v2)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a1_2, k[1], v2)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a2_2, k[2], v2)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a3_2, k[3], v2)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a1_0
-                tile[8] = a1_1
-                tile[10] = a1_2
-                tile[12] = a2_0
-                tile[14] = a2_1
-                tile[16] = a2_2
-                tile[18] = a3_0
-                tile[20] = a3_1
-                tile[22] = a3_2
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 169
-                    for t in 0..<3 {
-                        let q: Int = p &+ t &* 8
-                        let row: Int = q / 15
-                        let column: Int = q &- row &* 15
-                        let v = tile[(r &* 3 &+ t) &* 2]
-                        if column &+ 8 <= 13 && q &+ 8 <= 193 {
-                            let index: Int = filterOffset &+ row &* 13 &+ column
-                            Self.store(Self.relu(v), to: y + index)
-                        }
-                        else {
-                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 193, by: 336) {
+                    for block in blocks {
+                        let firstFilter: Int = (block / 48) &* 192 &+ (block % 48) &* 4
+                        let filters: Int = min(4, (block / 48) &* 192 &+ 192 &- firstFilter)
+                        let firstChannel: Int = (block / 48) &* 192
+                        let kernelOffset: Int = block &* 6912
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 663_552 &+ firstFilter
+                        let bias = w + biasOffset
+                        for p in stride(from: band, to: min(band &+ 336, 193), by: 24) {
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for i in 0..<3 {
+                                let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
+                                for j in 0..<3 {
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 768
+                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    for ic in 0..<192 {
+                                        let source = scratch + (columnOffset &+ ic &* 225)
+                                        let v0 = Self.load8(source + 0)
+                                        let v1 = Self.load8(source + 8)
+                                        let v2 = Self.load8(source + 16)
+                                        let k = kernel + (tapOffset &+ ic &* 4)
+                                        Self.multiplyAdd(&a0_0, k[0], v0)
+                                        Self.multiplyAdd(&a0_1, k[0], v1)
+                                        Self.multiplyAdd(&a0_2, k[0], v2)
+                                        Self.multiplyAdd(&a1_0, k[1], v0)
+                                        Self.multiplyAdd(&a1_1, k[1], v1)
+                                        Self.multiplyAdd(&a1_2, k[1], v2)
+                                        Self.multiplyAdd(&a2_0, k[2], v0)
+                                        Self.multiplyAdd(&a2_1, k[2], v1)
+                                        Self.multiplyAdd(&a2_2, k[2], v2)
+                                        Self.multiplyAdd(&a3_0, k[3], v0)
+                                        Self.multiplyAdd(&a3_1, k[3], v1)
+                                        Self.multiplyAdd(&a3_2, k[3], v2)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                let filterOffset: Int = (firstFilter &+ r) &* 169
+                                for t in 0..<3 {
+                                    let q: Int = p &+ t &* 8
+                                    let row: Int = q / 15
+                                    let column: Int = q &- row &* 15
+                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    if column &+ 8 <= 13 && q &+ 8 <= 193 {
+                                        let index: Int = filterOffset &+ row &* 13 &+ column
+                                        Self.store(Self.relu(v), to: y + index)
+                                    }
+                                    else {
+                                        Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -749,87 +772,87 @@ extension Alexnet2012Groups2 {
         // the last tile reads up to 24 floats past the last plane, into lanes it drops
         (scratch + 86_400).update(repeating: 0, count: 24)
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 193, by: 336) {
-        for block in blocks {
-            let firstFilter: Int = (block / 32) &* 128 &+ (block % 32) &* 4
-            let filters: Int = min(4, (block / 32) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 192
-            let kernelOffset: Int = block &* 6912
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 442_368 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 336, 193), by: 24) {
-                var a0_0 = SIMD8<Float>(repeating: bias[0])
-                var a0_1 = SIMD8<Float>(repeating: bias[0])
-                var a0_2 = SIMD8<Float>(repeating: bias[0])
-                var a1_0 = SIMD8<Float>(repeating: bias[1])
-                var a1_1 = SIMD8<Float>(repeating: bias[1])
-                var a1_2 = SIMD8<Float>(repeating: bias[1])
-                var a2_0 = SIMD8<Float>(repeating: bias[2])
-                var a2_1 = SIMD8<Float>(repeating: bias[2])
-                var a2_2 = SIMD8<Float>(repeating: bias[2])
-                var a3_0 = SIMD8<Float>(repeating: bias[3])
-                var a3_1 = SIMD8<Float>(repeating: bias[3])
-                var a3_2 = SIMD8<Float>(repeating: bias[3])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 768
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<192 {
-                            let source = scratch + (columnOffset &+ ic &* 225)
-                            let v0 = Self.load8(source + 0)
-                            let v1 = Self.load8(source + 8)
-                            let v2 = Self.load8(source + 16)
-                            let k = kernel + (tapOffset &+ ic &* 4)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a0_2, k[0], v2)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a1_2, k[1], v2)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a2_2, k[2], v2)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a3_2, k[3], v2)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a1_0
-                tile[8] = a1_1
-                tile[10] = a1_2
-                tile[12] = a2_0
-                tile[14] = a2_1
-                tile[16] = a2_2
-                tile[18] = a3_0
-                tile[20] = a3_1
-                tile[22] = a3_2
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 169
-                    for t in 0..<3 {
-                        let q: Int = p &+ t &* 8
-                        let row: Int = q / 15
-                        let column: Int = q &- row &* 15
-                        let v = tile[(r &* 3 &+ t) &* 2]
-                        if column &+ 8 <= 13 && q &+ 8 <= 193 {
-                            let index: Int = filterOffset &+ row &* 13 &+ column
-                            Self.store(Self.relu(v), to: y + index)
-                        }
-                        else {
-                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 193, by: 336) {
+                    for block in blocks {
+                        let firstFilter: Int = (block / 32) &* 128 &+ (block % 32) &* 4
+                        let filters: Int = min(4, (block / 32) &* 128 &+ 128 &- firstFilter)
+                        let firstChannel: Int = (block / 32) &* 192
+                        let kernelOffset: Int = block &* 6912
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 442_368 &+ firstFilter
+                        let bias = w + biasOffset
+                        for p in stride(from: band, to: min(band &+ 336, 193), by: 24) {
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for i in 0..<3 {
+                                let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
+                                for j in 0..<3 {
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 768
+                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    for ic in 0..<192 {
+                                        let source = scratch + (columnOffset &+ ic &* 225)
+                                        let v0 = Self.load8(source + 0)
+                                        let v1 = Self.load8(source + 8)
+                                        let v2 = Self.load8(source + 16)
+                                        let k = kernel + (tapOffset &+ ic &* 4)
+                                        Self.multiplyAdd(&a0_0, k[0], v0)
+                                        Self.multiplyAdd(&a0_1, k[0], v1)
+                                        Self.multiplyAdd(&a0_2, k[0], v2)
+                                        Self.multiplyAdd(&a1_0, k[1], v0)
+                                        Self.multiplyAdd(&a1_1, k[1], v1)
+                                        Self.multiplyAdd(&a1_2, k[1], v2)
+                                        Self.multiplyAdd(&a2_0, k[2], v0)
+                                        Self.multiplyAdd(&a2_1, k[2], v1)
+                                        Self.multiplyAdd(&a2_2, k[2], v2)
+                                        Self.multiplyAdd(&a3_0, k[3], v0)
+                                        Self.multiplyAdd(&a3_1, k[3], v1)
+                                        Self.multiplyAdd(&a3_2, k[3], v2)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                let filterOffset: Int = (firstFilter &+ r) &* 169
+                                for t in 0..<3 {
+                                    let q: Int = p &+ t &* 8
+                                    let row: Int = q / 15
+                                    let column: Int = q &- row &* 15
+                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    if column &+ 8 <= 13 && q &+ 8 <= 193 {
+                                        let index: Int = filterOffset &+ row &* 13 &+ column
+                                        Self.store(Self.relu(v), to: y + index)
+                                    }
+                                    else {
+                                        Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -839,32 +862,32 @@ extension Alexnet2012Groups2 {
     static func features_pool5(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×13×13   y: 256×6×6
         Self.parallel(256, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 34)
-        for c in channels {
-            let plane = x + c &* 169
-            for oh in 0..<6 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 13, by: 16) {
-                    let count = min(16, 13 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 13 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 34)
+                for c in channels {
+                    let plane = x + c &* 169
+                    for oh in 0..<6 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 13, by: 16) {
+                            let count = min(16, 13 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 13 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 6, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 6, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -875,13 +898,13 @@ extension Alexnet2012Groups2 {
         // x: 9216   y: 4096
         // weight: (4096, 9216)   bias: w[37_748_736..<37_752_832]
         Self.parallel(1024, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 9216, stride: 9216, x, count: 9216)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[37_748_736 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 9216, stride: 9216, x, count: 9216)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[37_748_736 &+ u &+ r]
+                }
             }
-        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -896,13 +919,13 @@ extension Alexnet2012Groups2 {
         // x: 4096   y: 4096
         // weight: (4096, 4096)   bias: w[16_777_216..<16_781_312]
         Self.parallel(1024, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+                }
             }
-        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -917,13 +940,13 @@ extension Alexnet2012Groups2 {
         // x: 4096   y: 1000
         // weight: (1000, 4096)   bias: w[4_096_000..<4_097_000]
         Self.parallel(250, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+                }
             }
-        }
         }
     }
 

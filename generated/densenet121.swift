@@ -1453,9 +1453,11 @@ public struct Densenet121: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -1464,197 +1466,619 @@ public struct Densenet121: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 2_007_040  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.features_conv0(x, w + 0, a + 0, a + 2_007_040, threads)
-            Self.features_pool0(a + 0, a + 802_816, threads)
-            Self.features_denseblock1_denselayer1_norm1(a + 802_816, w + 9472, a + 0)
-            Self.features_denseblock1_denselayer1_conv1(a + 0, w + 9600, a + 200_704, threads)
-            Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 1_003_520, a + 2_007_040, threads)
-            Self.features_denseblock1_denselayer2_norm1(a + 802_816, w + 83_488, a + 0)
-            Self.features_denseblock1_denselayer2_conv1(a + 0, w + 83_680, a + 301_056, threads)
-            Self.features_denseblock1_denselayer1_conv2(a + 301_056, w + 96_096, a + 1_103_872, a + 2_007_040, threads)
-            Self.features_denseblock1_denselayer3_norm1(a + 802_816, w + 161_664, a + 0)
-            Self.features_denseblock1_denselayer3_conv1(a + 0, w + 161_920, a + 401_408, threads)
-            Self.features_denseblock1_denselayer1_conv2(a + 401_408, w + 178_432, a + 1_204_224, a + 2_007_040, threads)
-            Self.features_denseblock1_denselayer4_norm1(a + 802_816, w + 244_000, a + 0)
-            Self.features_denseblock1_denselayer4_conv1(a + 0, w + 244_320, a + 1_605_632, threads)
-            Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 264_928, a + 1_304_576, a + 2_007_040, threads)
-            Self.features_denseblock1_denselayer5_norm1(a + 802_816, w + 330_496, a + 0)
-            Self.features_denseblock1_denselayer5_conv1(a + 0, w + 330_880, a + 1_605_632, threads)
-            Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 355_584, a + 1_404_928, a + 2_007_040, threads)
-            Self.features_denseblock1_denselayer6_norm1(a + 802_816, w + 421_152, a + 0)
-            Self.features_denseblock1_denselayer6_conv1(a + 0, w + 421_600, a + 1_605_632, threads)
-            Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 450_400, a + 1_505_280, a + 2_007_040, threads)
-            Self.features_transition1_norm(a + 802_816, w + 515_968, a + 0)
-            Self.features_transition1_conv(a + 0, w + 516_480, a + 802_816, threads)
-            Self.features_transition1_pool(a + 802_816, a + 0)
-            Self.features_denseblock2_denselayer1_norm1(a + 0, w + 549_376, a + 401_408)
-            Self.features_denseblock2_denselayer1_conv1(a + 401_408, w + 549_632, a + 501_760, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 501_760, w + 566_144, a + 100_352, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer2_norm1(a + 0, w + 631_712, a + 401_408)
-            Self.features_denseblock2_denselayer2_conv1(a + 401_408, w + 632_032, a + 526_848, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 526_848, w + 652_640, a + 125_440, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer3_norm1(a + 0, w + 718_208, a + 401_408)
-            Self.features_denseblock2_denselayer3_conv1(a + 401_408, w + 718_592, a + 551_936, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 551_936, w + 743_296, a + 150_528, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer4_norm1(a + 0, w + 808_864, a + 401_408)
-            Self.features_denseblock2_denselayer4_conv1(a + 401_408, w + 809_312, a + 577_024, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 577_024, w + 838_112, a + 175_616, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer5_norm1(a + 0, w + 903_680, a + 401_408)
-            Self.features_denseblock2_denselayer5_conv1(a + 401_408, w + 904_192, a + 602_112, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 602_112, w + 937_088, a + 200_704, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer6_norm1(a + 0, w + 1_002_656, a + 401_408)
-            Self.features_denseblock2_denselayer6_conv1(a + 401_408, w + 1_003_232, a + 627_200, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 627_200, w + 1_040_224, a + 225_792, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer7_norm1(a + 0, w + 1_105_792, a + 401_408)
-            Self.features_denseblock2_denselayer7_conv1(a + 401_408, w + 1_106_432, a + 652_288, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 652_288, w + 1_147_520, a + 250_880, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer8_norm1(a + 0, w + 1_213_088, a + 401_408)
-            Self.features_denseblock2_denselayer8_conv1(a + 401_408, w + 1_213_792, a + 677_376, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 677_376, w + 1_258_976, a + 275_968, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer9_norm1(a + 0, w + 1_324_544, a + 401_408)
-            Self.features_denseblock2_denselayer9_conv1(a + 401_408, w + 1_325_312, a + 702_464, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 702_464, w + 1_374_592, a + 301_056, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer10_norm1(a + 0, w + 1_440_160, a + 401_408)
-            Self.features_denseblock2_denselayer10_conv1(a + 401_408, w + 1_440_992, a + 727_552, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 727_552, w + 1_494_368, a + 326_144, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer11_norm1(a + 0, w + 1_559_936, a + 401_408)
-            Self.features_denseblock2_denselayer11_conv1(a + 401_408, w + 1_560_832, a + 752_640, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 752_640, w + 1_618_304, a + 351_232, a + 2_007_040, threads)
-            Self.features_denseblock2_denselayer12_norm1(a + 0, w + 1_683_872, a + 401_408)
-            Self.features_denseblock2_denselayer12_conv1(a + 401_408, w + 1_684_832, a + 777_728, threads)
-            Self.features_denseblock2_denselayer1_conv2(a + 777_728, w + 1_746_400, a + 376_320, a + 2_007_040, threads)
-            Self.features_transition2_norm(a + 0, w + 1_811_968, a + 401_408)
-            Self.features_transition2_conv(a + 401_408, w + 1_812_992, a + 0, threads)
-            Self.features_transition2_pool(a + 0, a + 200_704)
-            Self.features_denseblock3_denselayer1_norm1(a + 200_704, w + 1_944_320, a + 0)
-            Self.features_denseblock3_denselayer1_conv1(a + 0, w + 1_944_832, a + 50_176, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_977_728, a + 250_880, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer2_norm1(a + 200_704, w + 2_043_296, a + 0)
-            Self.features_denseblock3_denselayer2_conv1(a + 0, w + 2_043_872, a + 56_448, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 56_448, w + 2_080_864, a + 257_152, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer3_norm1(a + 200_704, w + 2_146_432, a + 0)
-            Self.features_denseblock3_denselayer3_conv1(a + 0, w + 2_147_072, a + 62_720, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 62_720, w + 2_188_160, a + 263_424, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer4_norm1(a + 200_704, w + 2_253_728, a + 0)
-            Self.features_denseblock3_denselayer4_conv1(a + 0, w + 2_254_432, a + 68_992, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 68_992, w + 2_299_616, a + 269_696, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer5_norm1(a + 200_704, w + 2_365_184, a + 0)
-            Self.features_denseblock3_denselayer5_conv1(a + 0, w + 2_365_952, a + 75_264, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 75_264, w + 2_415_232, a + 275_968, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer6_norm1(a + 200_704, w + 2_480_800, a + 0)
-            Self.features_denseblock3_denselayer6_conv1(a + 0, w + 2_481_632, a + 81_536, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 81_536, w + 2_535_008, a + 282_240, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer7_norm1(a + 200_704, w + 2_600_576, a + 0)
-            Self.features_denseblock3_denselayer7_conv1(a + 0, w + 2_601_472, a + 87_808, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 87_808, w + 2_658_944, a + 288_512, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer8_norm1(a + 200_704, w + 2_724_512, a + 0)
-            Self.features_denseblock3_denselayer8_conv1(a + 0, w + 2_725_472, a + 94_080, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 94_080, w + 2_787_040, a + 294_784, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer9_norm1(a + 200_704, w + 2_852_608, a + 0)
-            Self.features_denseblock3_denselayer9_conv1(a + 0, w + 2_853_632, a + 100_352, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 100_352, w + 2_919_296, a + 301_056, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer10_norm1(a + 200_704, w + 2_984_864, a + 0)
-            Self.features_denseblock3_denselayer10_conv1(a + 0, w + 2_985_952, a + 106_624, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 106_624, w + 3_055_712, a + 307_328, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer11_norm1(a + 200_704, w + 3_121_280, a + 0)
-            Self.features_denseblock3_denselayer11_conv1(a + 0, w + 3_122_432, a + 112_896, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 112_896, w + 3_196_288, a + 313_600, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer12_norm1(a + 200_704, w + 3_261_856, a + 0)
-            Self.features_denseblock3_denselayer12_conv1(a + 0, w + 3_263_072, a + 119_168, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 119_168, w + 3_341_024, a + 319_872, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer13_norm1(a + 200_704, w + 3_406_592, a + 0)
-            Self.features_denseblock3_denselayer13_conv1(a + 0, w + 3_407_872, a + 125_440, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 125_440, w + 3_489_920, a + 326_144, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer14_norm1(a + 200_704, w + 3_555_488, a + 0)
-            Self.features_denseblock3_denselayer14_conv1(a + 0, w + 3_556_832, a + 131_712, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 131_712, w + 3_642_976, a + 332_416, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer15_norm1(a + 200_704, w + 3_708_544, a + 0)
-            Self.features_denseblock3_denselayer15_conv1(a + 0, w + 3_709_952, a + 137_984, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 137_984, w + 3_800_192, a + 338_688, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer16_norm1(a + 200_704, w + 3_865_760, a + 0)
-            Self.features_denseblock3_denselayer16_conv1(a + 0, w + 3_867_232, a + 144_256, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 144_256, w + 3_961_568, a + 344_960, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer17_norm1(a + 200_704, w + 4_027_136, a + 0)
-            Self.features_denseblock3_denselayer17_conv1(a + 0, w + 4_028_672, a + 150_528, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 150_528, w + 4_127_104, a + 351_232, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer18_norm1(a + 200_704, w + 4_192_672, a + 0)
-            Self.features_denseblock3_denselayer18_conv1(a + 0, w + 4_194_272, a + 156_800, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 156_800, w + 4_296_800, a + 357_504, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer19_norm1(a + 200_704, w + 4_362_368, a + 0)
-            Self.features_denseblock3_denselayer19_conv1(a + 0, w + 4_364_032, a + 163_072, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 163_072, w + 4_470_656, a + 363_776, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer20_norm1(a + 200_704, w + 4_536_224, a + 0)
-            Self.features_denseblock3_denselayer20_conv1(a + 0, w + 4_537_952, a + 169_344, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 169_344, w + 4_648_672, a + 370_048, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer21_norm1(a + 200_704, w + 4_714_240, a + 0)
-            Self.features_denseblock3_denselayer21_conv1(a + 0, w + 4_716_032, a + 175_616, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 175_616, w + 4_830_848, a + 376_320, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer22_norm1(a + 200_704, w + 4_896_416, a + 0)
-            Self.features_denseblock3_denselayer22_conv1(a + 0, w + 4_898_272, a + 401_408, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 5_017_184, a + 382_592, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer23_norm1(a + 200_704, w + 5_082_752, a + 0)
-            Self.features_denseblock3_denselayer23_conv1(a + 0, w + 5_084_672, a + 401_408, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 5_207_680, a + 388_864, a + 2_007_040, threads)
-            Self.features_denseblock3_denselayer24_norm1(a + 200_704, w + 5_273_248, a + 0)
-            Self.features_denseblock3_denselayer24_conv1(a + 0, w + 5_275_232, a + 401_408, threads)
-            Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 5_402_336, a + 395_136, a + 2_007_040, threads)
-            Self.features_transition3_norm(a + 200_704, w + 5_467_904, a + 0)
-            Self.features_transition3_conv(a + 0, w + 5_469_952, a + 200_704, threads)
-            Self.features_transition3_pool(a + 200_704, a + 0)
-            Self.features_denseblock4_denselayer1_norm1(a + 0, w + 5_994_752, a + 50_176)
-            Self.features_denseblock4_denselayer1_conv1(a + 50_176, w + 5_995_776, a + 75_264, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 75_264, w + 6_061_440, a + 25_088, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer2_norm1(a + 0, w + 6_127_008, a + 50_176)
-            Self.features_denseblock4_denselayer2_conv1(a + 50_176, w + 6_128_096, a + 76_832, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 76_832, w + 6_197_856, a + 26_656, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer3_norm1(a + 0, w + 6_263_424, a + 50_176)
-            Self.features_denseblock4_denselayer3_conv1(a + 50_176, w + 6_264_576, a + 78_400, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 78_400, w + 6_338_432, a + 28_224, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer4_norm1(a + 0, w + 6_404_000, a + 50_176)
-            Self.features_denseblock4_denselayer4_conv1(a + 50_176, w + 6_405_216, a + 79_968, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 79_968, w + 6_483_168, a + 29_792, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer5_norm1(a + 0, w + 6_548_736, a + 50_176)
-            Self.features_denseblock4_denselayer5_conv1(a + 50_176, w + 6_550_016, a + 81_536, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 81_536, w + 6_632_064, a + 31_360, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer6_norm1(a + 0, w + 6_697_632, a + 50_176)
-            Self.features_denseblock4_denselayer6_conv1(a + 50_176, w + 6_698_976, a + 83_104, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 83_104, w + 6_785_120, a + 32_928, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer7_norm1(a + 0, w + 6_850_688, a + 50_176)
-            Self.features_denseblock4_denselayer7_conv1(a + 50_176, w + 6_852_096, a + 84_672, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 84_672, w + 6_942_336, a + 34_496, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer8_norm1(a + 0, w + 7_007_904, a + 50_176)
-            Self.features_denseblock4_denselayer8_conv1(a + 50_176, w + 7_009_376, a + 86_240, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 86_240, w + 7_103_712, a + 36_064, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer9_norm1(a + 0, w + 7_169_280, a + 50_176)
-            Self.features_denseblock4_denselayer9_conv1(a + 50_176, w + 7_170_816, a + 87_808, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 87_808, w + 7_269_248, a + 37_632, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer10_norm1(a + 0, w + 7_334_816, a + 50_176)
-            Self.features_denseblock4_denselayer10_conv1(a + 50_176, w + 7_336_416, a + 89_376, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 89_376, w + 7_438_944, a + 39_200, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer11_norm1(a + 0, w + 7_504_512, a + 50_176)
-            Self.features_denseblock4_denselayer11_conv1(a + 50_176, w + 7_506_176, a + 90_944, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 90_944, w + 7_612_800, a + 40_768, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer12_norm1(a + 0, w + 7_678_368, a + 50_176)
-            Self.features_denseblock4_denselayer12_conv1(a + 50_176, w + 7_680_096, a + 92_512, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 92_512, w + 7_790_816, a + 42_336, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer13_norm1(a + 0, w + 7_856_384, a + 50_176)
-            Self.features_denseblock4_denselayer13_conv1(a + 50_176, w + 7_858_176, a + 94_080, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 94_080, w + 7_972_992, a + 43_904, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer14_norm1(a + 0, w + 8_038_560, a + 50_176)
-            Self.features_denseblock4_denselayer14_conv1(a + 50_176, w + 8_040_416, a + 95_648, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 95_648, w + 8_159_328, a + 45_472, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer15_norm1(a + 0, w + 8_224_896, a + 50_176)
-            Self.features_denseblock4_denselayer15_conv1(a + 50_176, w + 8_226_816, a + 97_216, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 97_216, w + 8_349_824, a + 47_040, a + 2_007_040, threads)
-            Self.features_denseblock4_denselayer16_norm1(a + 0, w + 8_415_392, a + 50_176)
-            Self.features_denseblock4_denselayer16_conv1(a + 50_176, w + 8_417_376, a + 98_784, threads)
-            Self.features_denseblock4_denselayer1_conv2(a + 98_784, w + 8_544_480, a + 48_608, a + 2_007_040, threads)
-            Self.features_norm5(a + 0, w + 8_610_048, a + 50_176)
-            Self.adaptive_avg_pool(a + 50_176, a + 0)
-            Self.classifier(a + 0, w + 8_612_096, a + 1024, threads)
-            (output + n &* Self.outputCount).update(from: a + 1024, count: Self.outputCount)
+            // features.conv0, + features.norm0 folded, + features.relu0 fused
+            let features_conv0Out = a + 0  // 64×112×112
+            Self.features_conv0(x, w + 0, features_conv0Out, scratch, threads)
+            let features_pool0Out = a + 802_816  // 64×56×56
+            Self.features_pool0(features_conv0Out, features_pool0Out, threads)
+            // features.denseblock1.denselayer1.norm1, + features.denseblock1.denselayer1.relu1 fused
+            let features_denseblock1_denselayer1_norm1Out = a + 0  // 64×56×56
+            Self.features_denseblock1_denselayer1_norm1(features_pool0Out, w + 9472, features_denseblock1_denselayer1_norm1Out)
+            // features.denseblock1.denselayer1.conv1, + features.denseblock1.denselayer1.norm2 folded, + features.denseblock1.denselayer1.relu2 fused
+            let features_denseblock1_denselayer1_conv1Out = a + 200_704  // 128×56×56
+            Self.features_denseblock1_denselayer1_conv1(features_denseblock1_denselayer1_norm1Out, w + 9600, features_denseblock1_denselayer1_conv1Out, threads)
+            let features_denseblock1_denselayer1_conv2Out = a + 1_003_520  // 32×56×56
+            Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer1_conv1Out, w + 17_920, features_denseblock1_denselayer1_conv2Out, scratch, threads)
+            // features.denseblock1.denselayer2.norm1, + features.denseblock1.denselayer2.relu1 fused
+            let features_denseblock1_denselayer1_concatOut = a + 802_816  // 96×56×56
+            let features_denseblock1_denselayer2_norm1Out = a + 0  // 96×56×56
+            Self.features_denseblock1_denselayer2_norm1(features_denseblock1_denselayer1_concatOut, w + 83_488, features_denseblock1_denselayer2_norm1Out)
+            // features.denseblock1.denselayer2.conv1, + features.denseblock1.denselayer2.norm2 folded, + features.denseblock1.denselayer2.relu2 fused
+            let features_denseblock1_denselayer2_conv1Out = a + 301_056  // 128×56×56
+            Self.features_denseblock1_denselayer2_conv1(features_denseblock1_denselayer2_norm1Out, w + 83_680, features_denseblock1_denselayer2_conv1Out, threads)
+            // features.denseblock1.denselayer2.conv2 (features_denseblock1_denselayer1_conv2's function)
+            let features_denseblock1_denselayer2_conv2Out = a + 1_103_872  // 32×56×56
+            Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer2_conv1Out, w + 96_096, features_denseblock1_denselayer2_conv2Out, scratch, threads)
+            // features.denseblock1.denselayer3.norm1, + features.denseblock1.denselayer3.relu1 fused
+            let features_denseblock1_denselayer2_concatOut = a + 802_816  // 128×56×56
+            let features_denseblock1_denselayer3_norm1Out = a + 0  // 128×56×56
+            Self.features_denseblock1_denselayer3_norm1(features_denseblock1_denselayer2_concatOut, w + 161_664, features_denseblock1_denselayer3_norm1Out)
+            // features.denseblock1.denselayer3.conv1, + features.denseblock1.denselayer3.norm2 folded, + features.denseblock1.denselayer3.relu2 fused
+            let features_denseblock1_denselayer3_conv1Out = a + 401_408  // 128×56×56
+            Self.features_denseblock1_denselayer3_conv1(features_denseblock1_denselayer3_norm1Out, w + 161_920, features_denseblock1_denselayer3_conv1Out, threads)
+            // features.denseblock1.denselayer3.conv2 (features_denseblock1_denselayer1_conv2's function)
+            let features_denseblock1_denselayer3_conv2Out = a + 1_204_224  // 32×56×56
+            Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer3_conv1Out, w + 178_432, features_denseblock1_denselayer3_conv2Out, scratch, threads)
+            // features.denseblock1.denselayer4.norm1, + features.denseblock1.denselayer4.relu1 fused
+            let features_denseblock1_denselayer3_concatOut = a + 802_816  // 160×56×56
+            let features_denseblock1_denselayer4_norm1Out = a + 0  // 160×56×56
+            Self.features_denseblock1_denselayer4_norm1(features_denseblock1_denselayer3_concatOut, w + 244_000, features_denseblock1_denselayer4_norm1Out)
+            // features.denseblock1.denselayer4.conv1, + features.denseblock1.denselayer4.norm2 folded, + features.denseblock1.denselayer4.relu2 fused
+            let features_denseblock1_denselayer4_conv1Out = a + 1_605_632  // 128×56×56
+            Self.features_denseblock1_denselayer4_conv1(features_denseblock1_denselayer4_norm1Out, w + 244_320, features_denseblock1_denselayer4_conv1Out, threads)
+            // features.denseblock1.denselayer4.conv2 (features_denseblock1_denselayer1_conv2's function)
+            let features_denseblock1_denselayer4_conv2Out = a + 1_304_576  // 32×56×56
+            Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer4_conv1Out, w + 264_928, features_denseblock1_denselayer4_conv2Out, scratch, threads)
+            // features.denseblock1.denselayer5.norm1, + features.denseblock1.denselayer5.relu1 fused
+            let features_denseblock1_denselayer4_concatOut = a + 802_816  // 192×56×56
+            let features_denseblock1_denselayer5_norm1Out = a + 0  // 192×56×56
+            Self.features_denseblock1_denselayer5_norm1(features_denseblock1_denselayer4_concatOut, w + 330_496, features_denseblock1_denselayer5_norm1Out)
+            // features.denseblock1.denselayer5.conv1, + features.denseblock1.denselayer5.norm2 folded, + features.denseblock1.denselayer5.relu2 fused
+            let features_denseblock1_denselayer5_conv1Out = a + 1_605_632  // 128×56×56
+            Self.features_denseblock1_denselayer5_conv1(features_denseblock1_denselayer5_norm1Out, w + 330_880, features_denseblock1_denselayer5_conv1Out, threads)
+            // features.denseblock1.denselayer5.conv2 (features_denseblock1_denselayer1_conv2's function)
+            let features_denseblock1_denselayer5_conv2Out = a + 1_404_928  // 32×56×56
+            Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer5_conv1Out, w + 355_584, features_denseblock1_denselayer5_conv2Out, scratch, threads)
+            // features.denseblock1.denselayer6.norm1, + features.denseblock1.denselayer6.relu1 fused
+            let features_denseblock1_denselayer5_concatOut = a + 802_816  // 224×56×56
+            let features_denseblock1_denselayer6_norm1Out = a + 0  // 224×56×56
+            Self.features_denseblock1_denselayer6_norm1(features_denseblock1_denselayer5_concatOut, w + 421_152, features_denseblock1_denselayer6_norm1Out)
+            // features.denseblock1.denselayer6.conv1, + features.denseblock1.denselayer6.norm2 folded, + features.denseblock1.denselayer6.relu2 fused
+            let features_denseblock1_denselayer6_conv1Out = a + 1_605_632  // 128×56×56
+            Self.features_denseblock1_denselayer6_conv1(features_denseblock1_denselayer6_norm1Out, w + 421_600, features_denseblock1_denselayer6_conv1Out, threads)
+            // features.denseblock1.denselayer6.conv2 (features_denseblock1_denselayer1_conv2's function)
+            let features_denseblock1_denselayer6_conv2Out = a + 1_505_280  // 32×56×56
+            Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer6_conv1Out, w + 450_400, features_denseblock1_denselayer6_conv2Out, scratch, threads)
+            // features.transition1.norm, + features.transition1.relu fused
+            let features_denseblock1_denselayer6_concatOut = a + 802_816  // 256×56×56
+            let features_transition1_normOut = a + 0  // 256×56×56
+            Self.features_transition1_norm(features_denseblock1_denselayer6_concatOut, w + 515_968, features_transition1_normOut)
+            let features_transition1_convOut = a + 802_816  // 128×56×56
+            Self.features_transition1_conv(features_transition1_normOut, w + 516_480, features_transition1_convOut, threads)
+            let features_transition1_poolOut = a + 0  // 128×28×28
+            Self.features_transition1_pool(features_transition1_convOut, features_transition1_poolOut)
+            // features.denseblock2.denselayer1.norm1, + features.denseblock2.denselayer1.relu1 fused
+            let features_denseblock2_denselayer1_norm1Out = a + 401_408  // 128×28×28
+            Self.features_denseblock2_denselayer1_norm1(features_transition1_poolOut, w + 549_376, features_denseblock2_denselayer1_norm1Out)
+            // features.denseblock2.denselayer1.conv1, + features.denseblock2.denselayer1.norm2 folded, + features.denseblock2.denselayer1.relu2 fused
+            let features_denseblock2_denselayer1_conv1Out = a + 501_760  // 128×28×28
+            Self.features_denseblock2_denselayer1_conv1(features_denseblock2_denselayer1_norm1Out, w + 549_632, features_denseblock2_denselayer1_conv1Out, threads)
+            let features_denseblock2_denselayer1_conv2Out = a + 100_352  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer1_conv1Out, w + 566_144, features_denseblock2_denselayer1_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer2.norm1, + features.denseblock2.denselayer2.relu1 fused
+            let features_denseblock2_denselayer1_concatOut = a + 0  // 160×28×28
+            let features_denseblock2_denselayer2_norm1Out = a + 401_408  // 160×28×28
+            Self.features_denseblock2_denselayer2_norm1(features_denseblock2_denselayer1_concatOut, w + 631_712, features_denseblock2_denselayer2_norm1Out)
+            // features.denseblock2.denselayer2.conv1, + features.denseblock2.denselayer2.norm2 folded, + features.denseblock2.denselayer2.relu2 fused
+            let features_denseblock2_denselayer2_conv1Out = a + 526_848  // 128×28×28
+            Self.features_denseblock2_denselayer2_conv1(features_denseblock2_denselayer2_norm1Out, w + 632_032, features_denseblock2_denselayer2_conv1Out, threads)
+            // features.denseblock2.denselayer2.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer2_conv2Out = a + 125_440  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer2_conv1Out, w + 652_640, features_denseblock2_denselayer2_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer3.norm1, + features.denseblock2.denselayer3.relu1 fused
+            let features_denseblock2_denselayer2_concatOut = a + 0  // 192×28×28
+            let features_denseblock2_denselayer3_norm1Out = a + 401_408  // 192×28×28
+            Self.features_denseblock2_denselayer3_norm1(features_denseblock2_denselayer2_concatOut, w + 718_208, features_denseblock2_denselayer3_norm1Out)
+            // features.denseblock2.denselayer3.conv1, + features.denseblock2.denselayer3.norm2 folded, + features.denseblock2.denselayer3.relu2 fused
+            let features_denseblock2_denselayer3_conv1Out = a + 551_936  // 128×28×28
+            Self.features_denseblock2_denselayer3_conv1(features_denseblock2_denselayer3_norm1Out, w + 718_592, features_denseblock2_denselayer3_conv1Out, threads)
+            // features.denseblock2.denselayer3.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer3_conv2Out = a + 150_528  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer3_conv1Out, w + 743_296, features_denseblock2_denselayer3_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer4.norm1, + features.denseblock2.denselayer4.relu1 fused
+            let features_denseblock2_denselayer3_concatOut = a + 0  // 224×28×28
+            let features_denseblock2_denselayer4_norm1Out = a + 401_408  // 224×28×28
+            Self.features_denseblock2_denselayer4_norm1(features_denseblock2_denselayer3_concatOut, w + 808_864, features_denseblock2_denselayer4_norm1Out)
+            // features.denseblock2.denselayer4.conv1, + features.denseblock2.denselayer4.norm2 folded, + features.denseblock2.denselayer4.relu2 fused
+            let features_denseblock2_denselayer4_conv1Out = a + 577_024  // 128×28×28
+            Self.features_denseblock2_denselayer4_conv1(features_denseblock2_denselayer4_norm1Out, w + 809_312, features_denseblock2_denselayer4_conv1Out, threads)
+            // features.denseblock2.denselayer4.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer4_conv2Out = a + 175_616  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer4_conv1Out, w + 838_112, features_denseblock2_denselayer4_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer5.norm1, + features.denseblock2.denselayer5.relu1 fused
+            let features_denseblock2_denselayer4_concatOut = a + 0  // 256×28×28
+            let features_denseblock2_denselayer5_norm1Out = a + 401_408  // 256×28×28
+            Self.features_denseblock2_denselayer5_norm1(features_denseblock2_denselayer4_concatOut, w + 903_680, features_denseblock2_denselayer5_norm1Out)
+            // features.denseblock2.denselayer5.conv1, + features.denseblock2.denselayer5.norm2 folded, + features.denseblock2.denselayer5.relu2 fused
+            let features_denseblock2_denselayer5_conv1Out = a + 602_112  // 128×28×28
+            Self.features_denseblock2_denselayer5_conv1(features_denseblock2_denselayer5_norm1Out, w + 904_192, features_denseblock2_denselayer5_conv1Out, threads)
+            // features.denseblock2.denselayer5.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer5_conv2Out = a + 200_704  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer5_conv1Out, w + 937_088, features_denseblock2_denselayer5_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer6.norm1, + features.denseblock2.denselayer6.relu1 fused
+            let features_denseblock2_denselayer5_concatOut = a + 0  // 288×28×28
+            let features_denseblock2_denselayer6_norm1Out = a + 401_408  // 288×28×28
+            Self.features_denseblock2_denselayer6_norm1(features_denseblock2_denselayer5_concatOut, w + 1_002_656, features_denseblock2_denselayer6_norm1Out)
+            // features.denseblock2.denselayer6.conv1, + features.denseblock2.denselayer6.norm2 folded, + features.denseblock2.denselayer6.relu2 fused
+            let features_denseblock2_denselayer6_conv1Out = a + 627_200  // 128×28×28
+            Self.features_denseblock2_denselayer6_conv1(features_denseblock2_denselayer6_norm1Out, w + 1_003_232, features_denseblock2_denselayer6_conv1Out, threads)
+            // features.denseblock2.denselayer6.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer6_conv2Out = a + 225_792  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer6_conv1Out, w + 1_040_224, features_denseblock2_denselayer6_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer7.norm1, + features.denseblock2.denselayer7.relu1 fused
+            let features_denseblock2_denselayer6_concatOut = a + 0  // 320×28×28
+            let features_denseblock2_denselayer7_norm1Out = a + 401_408  // 320×28×28
+            Self.features_denseblock2_denselayer7_norm1(features_denseblock2_denselayer6_concatOut, w + 1_105_792, features_denseblock2_denselayer7_norm1Out)
+            // features.denseblock2.denselayer7.conv1, + features.denseblock2.denselayer7.norm2 folded, + features.denseblock2.denselayer7.relu2 fused
+            let features_denseblock2_denselayer7_conv1Out = a + 652_288  // 128×28×28
+            Self.features_denseblock2_denselayer7_conv1(features_denseblock2_denselayer7_norm1Out, w + 1_106_432, features_denseblock2_denselayer7_conv1Out, threads)
+            // features.denseblock2.denselayer7.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer7_conv2Out = a + 250_880  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer7_conv1Out, w + 1_147_520, features_denseblock2_denselayer7_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer8.norm1, + features.denseblock2.denselayer8.relu1 fused
+            let features_denseblock2_denselayer7_concatOut = a + 0  // 352×28×28
+            let features_denseblock2_denselayer8_norm1Out = a + 401_408  // 352×28×28
+            Self.features_denseblock2_denselayer8_norm1(features_denseblock2_denselayer7_concatOut, w + 1_213_088, features_denseblock2_denselayer8_norm1Out)
+            // features.denseblock2.denselayer8.conv1, + features.denseblock2.denselayer8.norm2 folded, + features.denseblock2.denselayer8.relu2 fused
+            let features_denseblock2_denselayer8_conv1Out = a + 677_376  // 128×28×28
+            Self.features_denseblock2_denselayer8_conv1(features_denseblock2_denselayer8_norm1Out, w + 1_213_792, features_denseblock2_denselayer8_conv1Out, threads)
+            // features.denseblock2.denselayer8.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer8_conv2Out = a + 275_968  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer8_conv1Out, w + 1_258_976, features_denseblock2_denselayer8_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer9.norm1, + features.denseblock2.denselayer9.relu1 fused
+            let features_denseblock2_denselayer8_concatOut = a + 0  // 384×28×28
+            let features_denseblock2_denselayer9_norm1Out = a + 401_408  // 384×28×28
+            Self.features_denseblock2_denselayer9_norm1(features_denseblock2_denselayer8_concatOut, w + 1_324_544, features_denseblock2_denselayer9_norm1Out)
+            // features.denseblock2.denselayer9.conv1, + features.denseblock2.denselayer9.norm2 folded, + features.denseblock2.denselayer9.relu2 fused
+            let features_denseblock2_denselayer9_conv1Out = a + 702_464  // 128×28×28
+            Self.features_denseblock2_denselayer9_conv1(features_denseblock2_denselayer9_norm1Out, w + 1_325_312, features_denseblock2_denselayer9_conv1Out, threads)
+            // features.denseblock2.denselayer9.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer9_conv2Out = a + 301_056  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer9_conv1Out, w + 1_374_592, features_denseblock2_denselayer9_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer10.norm1, + features.denseblock2.denselayer10.relu1 fused
+            let features_denseblock2_denselayer9_concatOut = a + 0  // 416×28×28
+            let features_denseblock2_denselayer10_norm1Out = a + 401_408  // 416×28×28
+            Self.features_denseblock2_denselayer10_norm1(features_denseblock2_denselayer9_concatOut, w + 1_440_160, features_denseblock2_denselayer10_norm1Out)
+            // features.denseblock2.denselayer10.conv1, + features.denseblock2.denselayer10.norm2 folded, + features.denseblock2.denselayer10.relu2 fused
+            let features_denseblock2_denselayer10_conv1Out = a + 727_552  // 128×28×28
+            Self.features_denseblock2_denselayer10_conv1(features_denseblock2_denselayer10_norm1Out, w + 1_440_992, features_denseblock2_denselayer10_conv1Out, threads)
+            // features.denseblock2.denselayer10.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer10_conv2Out = a + 326_144  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer10_conv1Out, w + 1_494_368, features_denseblock2_denselayer10_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer11.norm1, + features.denseblock2.denselayer11.relu1 fused
+            let features_denseblock2_denselayer10_concatOut = a + 0  // 448×28×28
+            let features_denseblock2_denselayer11_norm1Out = a + 401_408  // 448×28×28
+            Self.features_denseblock2_denselayer11_norm1(features_denseblock2_denselayer10_concatOut, w + 1_559_936, features_denseblock2_denselayer11_norm1Out)
+            // features.denseblock2.denselayer11.conv1, + features.denseblock2.denselayer11.norm2 folded, + features.denseblock2.denselayer11.relu2 fused
+            let features_denseblock2_denselayer11_conv1Out = a + 752_640  // 128×28×28
+            Self.features_denseblock2_denselayer11_conv1(features_denseblock2_denselayer11_norm1Out, w + 1_560_832, features_denseblock2_denselayer11_conv1Out, threads)
+            // features.denseblock2.denselayer11.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer11_conv2Out = a + 351_232  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer11_conv1Out, w + 1_618_304, features_denseblock2_denselayer11_conv2Out, scratch, threads)
+            // features.denseblock2.denselayer12.norm1, + features.denseblock2.denselayer12.relu1 fused
+            let features_denseblock2_denselayer11_concatOut = a + 0  // 480×28×28
+            let features_denseblock2_denselayer12_norm1Out = a + 401_408  // 480×28×28
+            Self.features_denseblock2_denselayer12_norm1(features_denseblock2_denselayer11_concatOut, w + 1_683_872, features_denseblock2_denselayer12_norm1Out)
+            // features.denseblock2.denselayer12.conv1, + features.denseblock2.denselayer12.norm2 folded, + features.denseblock2.denselayer12.relu2 fused
+            let features_denseblock2_denselayer12_conv1Out = a + 777_728  // 128×28×28
+            Self.features_denseblock2_denselayer12_conv1(features_denseblock2_denselayer12_norm1Out, w + 1_684_832, features_denseblock2_denselayer12_conv1Out, threads)
+            // features.denseblock2.denselayer12.conv2 (features_denseblock2_denselayer1_conv2's function)
+            let features_denseblock2_denselayer12_conv2Out = a + 376_320  // 32×28×28
+            Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer12_conv1Out, w + 1_746_400, features_denseblock2_denselayer12_conv2Out, scratch, threads)
+            // features.transition2.norm, + features.transition2.relu fused
+            let features_denseblock2_denselayer12_concatOut = a + 0  // 512×28×28
+            let features_transition2_normOut = a + 401_408  // 512×28×28
+            Self.features_transition2_norm(features_denseblock2_denselayer12_concatOut, w + 1_811_968, features_transition2_normOut)
+            let features_transition2_convOut = a + 0  // 256×28×28
+            Self.features_transition2_conv(features_transition2_normOut, w + 1_812_992, features_transition2_convOut, threads)
+            let features_transition2_poolOut = a + 200_704  // 256×14×14
+            Self.features_transition2_pool(features_transition2_convOut, features_transition2_poolOut)
+            // features.denseblock3.denselayer1.norm1, + features.denseblock3.denselayer1.relu1 fused
+            let features_denseblock3_denselayer1_norm1Out = a + 0  // 256×14×14
+            Self.features_denseblock3_denselayer1_norm1(features_transition2_poolOut, w + 1_944_320, features_denseblock3_denselayer1_norm1Out)
+            // features.denseblock3.denselayer1.conv1, + features.denseblock3.denselayer1.norm2 folded, + features.denseblock3.denselayer1.relu2 fused
+            let features_denseblock3_denselayer1_conv1Out = a + 50_176  // 128×14×14
+            Self.features_denseblock3_denselayer1_conv1(features_denseblock3_denselayer1_norm1Out, w + 1_944_832, features_denseblock3_denselayer1_conv1Out, threads)
+            let features_denseblock3_denselayer1_conv2Out = a + 250_880  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer1_conv1Out, w + 1_977_728, features_denseblock3_denselayer1_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer2.norm1, + features.denseblock3.denselayer2.relu1 fused
+            let features_denseblock3_denselayer1_concatOut = a + 200_704  // 288×14×14
+            let features_denseblock3_denselayer2_norm1Out = a + 0  // 288×14×14
+            Self.features_denseblock3_denselayer2_norm1(features_denseblock3_denselayer1_concatOut, w + 2_043_296, features_denseblock3_denselayer2_norm1Out)
+            // features.denseblock3.denselayer2.conv1, + features.denseblock3.denselayer2.norm2 folded, + features.denseblock3.denselayer2.relu2 fused
+            let features_denseblock3_denselayer2_conv1Out = a + 56_448  // 128×14×14
+            Self.features_denseblock3_denselayer2_conv1(features_denseblock3_denselayer2_norm1Out, w + 2_043_872, features_denseblock3_denselayer2_conv1Out, threads)
+            // features.denseblock3.denselayer2.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer2_conv2Out = a + 257_152  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer2_conv1Out, w + 2_080_864, features_denseblock3_denselayer2_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer3.norm1, + features.denseblock3.denselayer3.relu1 fused
+            let features_denseblock3_denselayer2_concatOut = a + 200_704  // 320×14×14
+            let features_denseblock3_denselayer3_norm1Out = a + 0  // 320×14×14
+            Self.features_denseblock3_denselayer3_norm1(features_denseblock3_denselayer2_concatOut, w + 2_146_432, features_denseblock3_denselayer3_norm1Out)
+            // features.denseblock3.denselayer3.conv1, + features.denseblock3.denselayer3.norm2 folded, + features.denseblock3.denselayer3.relu2 fused
+            let features_denseblock3_denselayer3_conv1Out = a + 62_720  // 128×14×14
+            Self.features_denseblock3_denselayer3_conv1(features_denseblock3_denselayer3_norm1Out, w + 2_147_072, features_denseblock3_denselayer3_conv1Out, threads)
+            // features.denseblock3.denselayer3.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer3_conv2Out = a + 263_424  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer3_conv1Out, w + 2_188_160, features_denseblock3_denselayer3_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer4.norm1, + features.denseblock3.denselayer4.relu1 fused
+            let features_denseblock3_denselayer3_concatOut = a + 200_704  // 352×14×14
+            let features_denseblock3_denselayer4_norm1Out = a + 0  // 352×14×14
+            Self.features_denseblock3_denselayer4_norm1(features_denseblock3_denselayer3_concatOut, w + 2_253_728, features_denseblock3_denselayer4_norm1Out)
+            // features.denseblock3.denselayer4.conv1, + features.denseblock3.denselayer4.norm2 folded, + features.denseblock3.denselayer4.relu2 fused
+            let features_denseblock3_denselayer4_conv1Out = a + 68_992  // 128×14×14
+            Self.features_denseblock3_denselayer4_conv1(features_denseblock3_denselayer4_norm1Out, w + 2_254_432, features_denseblock3_denselayer4_conv1Out, threads)
+            // features.denseblock3.denselayer4.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer4_conv2Out = a + 269_696  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer4_conv1Out, w + 2_299_616, features_denseblock3_denselayer4_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer5.norm1, + features.denseblock3.denselayer5.relu1 fused
+            let features_denseblock3_denselayer4_concatOut = a + 200_704  // 384×14×14
+            let features_denseblock3_denselayer5_norm1Out = a + 0  // 384×14×14
+            Self.features_denseblock3_denselayer5_norm1(features_denseblock3_denselayer4_concatOut, w + 2_365_184, features_denseblock3_denselayer5_norm1Out)
+            // features.denseblock3.denselayer5.conv1, + features.denseblock3.denselayer5.norm2 folded, + features.denseblock3.denselayer5.relu2 fused
+            let features_denseblock3_denselayer5_conv1Out = a + 75_264  // 128×14×14
+            Self.features_denseblock3_denselayer5_conv1(features_denseblock3_denselayer5_norm1Out, w + 2_365_952, features_denseblock3_denselayer5_conv1Out, threads)
+            // features.denseblock3.denselayer5.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer5_conv2Out = a + 275_968  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer5_conv1Out, w + 2_415_232, features_denseblock3_denselayer5_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer6.norm1, + features.denseblock3.denselayer6.relu1 fused
+            let features_denseblock3_denselayer5_concatOut = a + 200_704  // 416×14×14
+            let features_denseblock3_denselayer6_norm1Out = a + 0  // 416×14×14
+            Self.features_denseblock3_denselayer6_norm1(features_denseblock3_denselayer5_concatOut, w + 2_480_800, features_denseblock3_denselayer6_norm1Out)
+            // features.denseblock3.denselayer6.conv1, + features.denseblock3.denselayer6.norm2 folded, + features.denseblock3.denselayer6.relu2 fused
+            let features_denseblock3_denselayer6_conv1Out = a + 81_536  // 128×14×14
+            Self.features_denseblock3_denselayer6_conv1(features_denseblock3_denselayer6_norm1Out, w + 2_481_632, features_denseblock3_denselayer6_conv1Out, threads)
+            // features.denseblock3.denselayer6.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer6_conv2Out = a + 282_240  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer6_conv1Out, w + 2_535_008, features_denseblock3_denselayer6_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer7.norm1, + features.denseblock3.denselayer7.relu1 fused
+            let features_denseblock3_denselayer6_concatOut = a + 200_704  // 448×14×14
+            let features_denseblock3_denselayer7_norm1Out = a + 0  // 448×14×14
+            Self.features_denseblock3_denselayer7_norm1(features_denseblock3_denselayer6_concatOut, w + 2_600_576, features_denseblock3_denselayer7_norm1Out)
+            // features.denseblock3.denselayer7.conv1, + features.denseblock3.denselayer7.norm2 folded, + features.denseblock3.denselayer7.relu2 fused
+            let features_denseblock3_denselayer7_conv1Out = a + 87_808  // 128×14×14
+            Self.features_denseblock3_denselayer7_conv1(features_denseblock3_denselayer7_norm1Out, w + 2_601_472, features_denseblock3_denselayer7_conv1Out, threads)
+            // features.denseblock3.denselayer7.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer7_conv2Out = a + 288_512  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer7_conv1Out, w + 2_658_944, features_denseblock3_denselayer7_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer8.norm1, + features.denseblock3.denselayer8.relu1 fused
+            let features_denseblock3_denselayer7_concatOut = a + 200_704  // 480×14×14
+            let features_denseblock3_denselayer8_norm1Out = a + 0  // 480×14×14
+            Self.features_denseblock3_denselayer8_norm1(features_denseblock3_denselayer7_concatOut, w + 2_724_512, features_denseblock3_denselayer8_norm1Out)
+            // features.denseblock3.denselayer8.conv1, + features.denseblock3.denselayer8.norm2 folded, + features.denseblock3.denselayer8.relu2 fused
+            let features_denseblock3_denselayer8_conv1Out = a + 94_080  // 128×14×14
+            Self.features_denseblock3_denselayer8_conv1(features_denseblock3_denselayer8_norm1Out, w + 2_725_472, features_denseblock3_denselayer8_conv1Out, threads)
+            // features.denseblock3.denselayer8.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer8_conv2Out = a + 294_784  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer8_conv1Out, w + 2_787_040, features_denseblock3_denselayer8_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer9.norm1, + features.denseblock3.denselayer9.relu1 fused
+            let features_denseblock3_denselayer8_concatOut = a + 200_704  // 512×14×14
+            let features_denseblock3_denselayer9_norm1Out = a + 0  // 512×14×14
+            Self.features_denseblock3_denselayer9_norm1(features_denseblock3_denselayer8_concatOut, w + 2_852_608, features_denseblock3_denselayer9_norm1Out)
+            // features.denseblock3.denselayer9.conv1, + features.denseblock3.denselayer9.norm2 folded, + features.denseblock3.denselayer9.relu2 fused
+            let features_denseblock3_denselayer9_conv1Out = a + 100_352  // 128×14×14
+            Self.features_denseblock3_denselayer9_conv1(features_denseblock3_denselayer9_norm1Out, w + 2_853_632, features_denseblock3_denselayer9_conv1Out, threads)
+            // features.denseblock3.denselayer9.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer9_conv2Out = a + 301_056  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer9_conv1Out, w + 2_919_296, features_denseblock3_denselayer9_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer10.norm1, + features.denseblock3.denselayer10.relu1 fused
+            let features_denseblock3_denselayer9_concatOut = a + 200_704  // 544×14×14
+            let features_denseblock3_denselayer10_norm1Out = a + 0  // 544×14×14
+            Self.features_denseblock3_denselayer10_norm1(features_denseblock3_denselayer9_concatOut, w + 2_984_864, features_denseblock3_denselayer10_norm1Out)
+            // features.denseblock3.denselayer10.conv1, + features.denseblock3.denselayer10.norm2 folded, + features.denseblock3.denselayer10.relu2 fused
+            let features_denseblock3_denselayer10_conv1Out = a + 106_624  // 128×14×14
+            Self.features_denseblock3_denselayer10_conv1(features_denseblock3_denselayer10_norm1Out, w + 2_985_952, features_denseblock3_denselayer10_conv1Out, threads)
+            // features.denseblock3.denselayer10.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer10_conv2Out = a + 307_328  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer10_conv1Out, w + 3_055_712, features_denseblock3_denselayer10_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer11.norm1, + features.denseblock3.denselayer11.relu1 fused
+            let features_denseblock3_denselayer10_concatOut = a + 200_704  // 576×14×14
+            let features_denseblock3_denselayer11_norm1Out = a + 0  // 576×14×14
+            Self.features_denseblock3_denselayer11_norm1(features_denseblock3_denselayer10_concatOut, w + 3_121_280, features_denseblock3_denselayer11_norm1Out)
+            // features.denseblock3.denselayer11.conv1, + features.denseblock3.denselayer11.norm2 folded, + features.denseblock3.denselayer11.relu2 fused
+            let features_denseblock3_denselayer11_conv1Out = a + 112_896  // 128×14×14
+            Self.features_denseblock3_denselayer11_conv1(features_denseblock3_denselayer11_norm1Out, w + 3_122_432, features_denseblock3_denselayer11_conv1Out, threads)
+            // features.denseblock3.denselayer11.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer11_conv2Out = a + 313_600  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer11_conv1Out, w + 3_196_288, features_denseblock3_denselayer11_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer12.norm1, + features.denseblock3.denselayer12.relu1 fused
+            let features_denseblock3_denselayer11_concatOut = a + 200_704  // 608×14×14
+            let features_denseblock3_denselayer12_norm1Out = a + 0  // 608×14×14
+            Self.features_denseblock3_denselayer12_norm1(features_denseblock3_denselayer11_concatOut, w + 3_261_856, features_denseblock3_denselayer12_norm1Out)
+            // features.denseblock3.denselayer12.conv1, + features.denseblock3.denselayer12.norm2 folded, + features.denseblock3.denselayer12.relu2 fused
+            let features_denseblock3_denselayer12_conv1Out = a + 119_168  // 128×14×14
+            Self.features_denseblock3_denselayer12_conv1(features_denseblock3_denselayer12_norm1Out, w + 3_263_072, features_denseblock3_denselayer12_conv1Out, threads)
+            // features.denseblock3.denselayer12.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer12_conv2Out = a + 319_872  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer12_conv1Out, w + 3_341_024, features_denseblock3_denselayer12_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer13.norm1, + features.denseblock3.denselayer13.relu1 fused
+            let features_denseblock3_denselayer12_concatOut = a + 200_704  // 640×14×14
+            let features_denseblock3_denselayer13_norm1Out = a + 0  // 640×14×14
+            Self.features_denseblock3_denselayer13_norm1(features_denseblock3_denselayer12_concatOut, w + 3_406_592, features_denseblock3_denselayer13_norm1Out)
+            // features.denseblock3.denselayer13.conv1, + features.denseblock3.denselayer13.norm2 folded, + features.denseblock3.denselayer13.relu2 fused
+            let features_denseblock3_denselayer13_conv1Out = a + 125_440  // 128×14×14
+            Self.features_denseblock3_denselayer13_conv1(features_denseblock3_denselayer13_norm1Out, w + 3_407_872, features_denseblock3_denselayer13_conv1Out, threads)
+            // features.denseblock3.denselayer13.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer13_conv2Out = a + 326_144  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer13_conv1Out, w + 3_489_920, features_denseblock3_denselayer13_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer14.norm1, + features.denseblock3.denselayer14.relu1 fused
+            let features_denseblock3_denselayer13_concatOut = a + 200_704  // 672×14×14
+            let features_denseblock3_denselayer14_norm1Out = a + 0  // 672×14×14
+            Self.features_denseblock3_denselayer14_norm1(features_denseblock3_denselayer13_concatOut, w + 3_555_488, features_denseblock3_denselayer14_norm1Out)
+            // features.denseblock3.denselayer14.conv1, + features.denseblock3.denselayer14.norm2 folded, + features.denseblock3.denselayer14.relu2 fused
+            let features_denseblock3_denselayer14_conv1Out = a + 131_712  // 128×14×14
+            Self.features_denseblock3_denselayer14_conv1(features_denseblock3_denselayer14_norm1Out, w + 3_556_832, features_denseblock3_denselayer14_conv1Out, threads)
+            // features.denseblock3.denselayer14.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer14_conv2Out = a + 332_416  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer14_conv1Out, w + 3_642_976, features_denseblock3_denselayer14_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer15.norm1, + features.denseblock3.denselayer15.relu1 fused
+            let features_denseblock3_denselayer14_concatOut = a + 200_704  // 704×14×14
+            let features_denseblock3_denselayer15_norm1Out = a + 0  // 704×14×14
+            Self.features_denseblock3_denselayer15_norm1(features_denseblock3_denselayer14_concatOut, w + 3_708_544, features_denseblock3_denselayer15_norm1Out)
+            // features.denseblock3.denselayer15.conv1, + features.denseblock3.denselayer15.norm2 folded, + features.denseblock3.denselayer15.relu2 fused
+            let features_denseblock3_denselayer15_conv1Out = a + 137_984  // 128×14×14
+            Self.features_denseblock3_denselayer15_conv1(features_denseblock3_denselayer15_norm1Out, w + 3_709_952, features_denseblock3_denselayer15_conv1Out, threads)
+            // features.denseblock3.denselayer15.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer15_conv2Out = a + 338_688  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer15_conv1Out, w + 3_800_192, features_denseblock3_denselayer15_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer16.norm1, + features.denseblock3.denselayer16.relu1 fused
+            let features_denseblock3_denselayer15_concatOut = a + 200_704  // 736×14×14
+            let features_denseblock3_denselayer16_norm1Out = a + 0  // 736×14×14
+            Self.features_denseblock3_denselayer16_norm1(features_denseblock3_denselayer15_concatOut, w + 3_865_760, features_denseblock3_denselayer16_norm1Out)
+            // features.denseblock3.denselayer16.conv1, + features.denseblock3.denselayer16.norm2 folded, + features.denseblock3.denselayer16.relu2 fused
+            let features_denseblock3_denselayer16_conv1Out = a + 144_256  // 128×14×14
+            Self.features_denseblock3_denselayer16_conv1(features_denseblock3_denselayer16_norm1Out, w + 3_867_232, features_denseblock3_denselayer16_conv1Out, threads)
+            // features.denseblock3.denselayer16.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer16_conv2Out = a + 344_960  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer16_conv1Out, w + 3_961_568, features_denseblock3_denselayer16_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer17.norm1, + features.denseblock3.denselayer17.relu1 fused
+            let features_denseblock3_denselayer16_concatOut = a + 200_704  // 768×14×14
+            let features_denseblock3_denselayer17_norm1Out = a + 0  // 768×14×14
+            Self.features_denseblock3_denselayer17_norm1(features_denseblock3_denselayer16_concatOut, w + 4_027_136, features_denseblock3_denselayer17_norm1Out)
+            // features.denseblock3.denselayer17.conv1, + features.denseblock3.denselayer17.norm2 folded, + features.denseblock3.denselayer17.relu2 fused
+            let features_denseblock3_denselayer17_conv1Out = a + 150_528  // 128×14×14
+            Self.features_denseblock3_denselayer17_conv1(features_denseblock3_denselayer17_norm1Out, w + 4_028_672, features_denseblock3_denselayer17_conv1Out, threads)
+            // features.denseblock3.denselayer17.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer17_conv2Out = a + 351_232  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer17_conv1Out, w + 4_127_104, features_denseblock3_denselayer17_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer18.norm1, + features.denseblock3.denselayer18.relu1 fused
+            let features_denseblock3_denselayer17_concatOut = a + 200_704  // 800×14×14
+            let features_denseblock3_denselayer18_norm1Out = a + 0  // 800×14×14
+            Self.features_denseblock3_denselayer18_norm1(features_denseblock3_denselayer17_concatOut, w + 4_192_672, features_denseblock3_denselayer18_norm1Out)
+            // features.denseblock3.denselayer18.conv1, + features.denseblock3.denselayer18.norm2 folded, + features.denseblock3.denselayer18.relu2 fused
+            let features_denseblock3_denselayer18_conv1Out = a + 156_800  // 128×14×14
+            Self.features_denseblock3_denselayer18_conv1(features_denseblock3_denselayer18_norm1Out, w + 4_194_272, features_denseblock3_denselayer18_conv1Out, threads)
+            // features.denseblock3.denselayer18.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer18_conv2Out = a + 357_504  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer18_conv1Out, w + 4_296_800, features_denseblock3_denselayer18_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer19.norm1, + features.denseblock3.denselayer19.relu1 fused
+            let features_denseblock3_denselayer18_concatOut = a + 200_704  // 832×14×14
+            let features_denseblock3_denselayer19_norm1Out = a + 0  // 832×14×14
+            Self.features_denseblock3_denselayer19_norm1(features_denseblock3_denselayer18_concatOut, w + 4_362_368, features_denseblock3_denselayer19_norm1Out)
+            // features.denseblock3.denselayer19.conv1, + features.denseblock3.denselayer19.norm2 folded, + features.denseblock3.denselayer19.relu2 fused
+            let features_denseblock3_denselayer19_conv1Out = a + 163_072  // 128×14×14
+            Self.features_denseblock3_denselayer19_conv1(features_denseblock3_denselayer19_norm1Out, w + 4_364_032, features_denseblock3_denselayer19_conv1Out, threads)
+            // features.denseblock3.denselayer19.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer19_conv2Out = a + 363_776  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer19_conv1Out, w + 4_470_656, features_denseblock3_denselayer19_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer20.norm1, + features.denseblock3.denselayer20.relu1 fused
+            let features_denseblock3_denselayer19_concatOut = a + 200_704  // 864×14×14
+            let features_denseblock3_denselayer20_norm1Out = a + 0  // 864×14×14
+            Self.features_denseblock3_denselayer20_norm1(features_denseblock3_denselayer19_concatOut, w + 4_536_224, features_denseblock3_denselayer20_norm1Out)
+            // features.denseblock3.denselayer20.conv1, + features.denseblock3.denselayer20.norm2 folded, + features.denseblock3.denselayer20.relu2 fused
+            let features_denseblock3_denselayer20_conv1Out = a + 169_344  // 128×14×14
+            Self.features_denseblock3_denselayer20_conv1(features_denseblock3_denselayer20_norm1Out, w + 4_537_952, features_denseblock3_denselayer20_conv1Out, threads)
+            // features.denseblock3.denselayer20.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer20_conv2Out = a + 370_048  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer20_conv1Out, w + 4_648_672, features_denseblock3_denselayer20_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer21.norm1, + features.denseblock3.denselayer21.relu1 fused
+            let features_denseblock3_denselayer20_concatOut = a + 200_704  // 896×14×14
+            let features_denseblock3_denselayer21_norm1Out = a + 0  // 896×14×14
+            Self.features_denseblock3_denselayer21_norm1(features_denseblock3_denselayer20_concatOut, w + 4_714_240, features_denseblock3_denselayer21_norm1Out)
+            // features.denseblock3.denselayer21.conv1, + features.denseblock3.denselayer21.norm2 folded, + features.denseblock3.denselayer21.relu2 fused
+            let features_denseblock3_denselayer21_conv1Out = a + 175_616  // 128×14×14
+            Self.features_denseblock3_denselayer21_conv1(features_denseblock3_denselayer21_norm1Out, w + 4_716_032, features_denseblock3_denselayer21_conv1Out, threads)
+            // features.denseblock3.denselayer21.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer21_conv2Out = a + 376_320  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer21_conv1Out, w + 4_830_848, features_denseblock3_denselayer21_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer22.norm1, + features.denseblock3.denselayer22.relu1 fused
+            let features_denseblock3_denselayer21_concatOut = a + 200_704  // 928×14×14
+            let features_denseblock3_denselayer22_norm1Out = a + 0  // 928×14×14
+            Self.features_denseblock3_denselayer22_norm1(features_denseblock3_denselayer21_concatOut, w + 4_896_416, features_denseblock3_denselayer22_norm1Out)
+            // features.denseblock3.denselayer22.conv1, + features.denseblock3.denselayer22.norm2 folded, + features.denseblock3.denselayer22.relu2 fused
+            let features_denseblock3_denselayer22_conv1Out = a + 401_408  // 128×14×14
+            Self.features_denseblock3_denselayer22_conv1(features_denseblock3_denselayer22_norm1Out, w + 4_898_272, features_denseblock3_denselayer22_conv1Out, threads)
+            // features.denseblock3.denselayer22.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer22_conv2Out = a + 382_592  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer22_conv1Out, w + 5_017_184, features_denseblock3_denselayer22_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer23.norm1, + features.denseblock3.denselayer23.relu1 fused
+            let features_denseblock3_denselayer22_concatOut = a + 200_704  // 960×14×14
+            let features_denseblock3_denselayer23_norm1Out = a + 0  // 960×14×14
+            Self.features_denseblock3_denselayer23_norm1(features_denseblock3_denselayer22_concatOut, w + 5_082_752, features_denseblock3_denselayer23_norm1Out)
+            // features.denseblock3.denselayer23.conv1, + features.denseblock3.denselayer23.norm2 folded, + features.denseblock3.denselayer23.relu2 fused
+            let features_denseblock3_denselayer23_conv1Out = a + 401_408  // 128×14×14
+            Self.features_denseblock3_denselayer23_conv1(features_denseblock3_denselayer23_norm1Out, w + 5_084_672, features_denseblock3_denselayer23_conv1Out, threads)
+            // features.denseblock3.denselayer23.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer23_conv2Out = a + 388_864  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer23_conv1Out, w + 5_207_680, features_denseblock3_denselayer23_conv2Out, scratch, threads)
+            // features.denseblock3.denselayer24.norm1, + features.denseblock3.denselayer24.relu1 fused
+            let features_denseblock3_denselayer23_concatOut = a + 200_704  // 992×14×14
+            let features_denseblock3_denselayer24_norm1Out = a + 0  // 992×14×14
+            Self.features_denseblock3_denselayer24_norm1(features_denseblock3_denselayer23_concatOut, w + 5_273_248, features_denseblock3_denselayer24_norm1Out)
+            // features.denseblock3.denselayer24.conv1, + features.denseblock3.denselayer24.norm2 folded, + features.denseblock3.denselayer24.relu2 fused
+            let features_denseblock3_denselayer24_conv1Out = a + 401_408  // 128×14×14
+            Self.features_denseblock3_denselayer24_conv1(features_denseblock3_denselayer24_norm1Out, w + 5_275_232, features_denseblock3_denselayer24_conv1Out, threads)
+            // features.denseblock3.denselayer24.conv2 (features_denseblock3_denselayer1_conv2's function)
+            let features_denseblock3_denselayer24_conv2Out = a + 395_136  // 32×14×14
+            Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer24_conv1Out, w + 5_402_336, features_denseblock3_denselayer24_conv2Out, scratch, threads)
+            // features.transition3.norm, + features.transition3.relu fused
+            let features_denseblock3_denselayer24_concatOut = a + 200_704  // 1024×14×14
+            let features_transition3_normOut = a + 0  // 1024×14×14
+            Self.features_transition3_norm(features_denseblock3_denselayer24_concatOut, w + 5_467_904, features_transition3_normOut)
+            let features_transition3_convOut = a + 200_704  // 512×14×14
+            Self.features_transition3_conv(features_transition3_normOut, w + 5_469_952, features_transition3_convOut, threads)
+            let features_transition3_poolOut = a + 0  // 512×7×7
+            Self.features_transition3_pool(features_transition3_convOut, features_transition3_poolOut)
+            // features.denseblock4.denselayer1.norm1, + features.denseblock4.denselayer1.relu1 fused
+            let features_denseblock4_denselayer1_norm1Out = a + 50_176  // 512×7×7
+            Self.features_denseblock4_denselayer1_norm1(features_transition3_poolOut, w + 5_994_752, features_denseblock4_denselayer1_norm1Out)
+            // features.denseblock4.denselayer1.conv1, + features.denseblock4.denselayer1.norm2 folded, + features.denseblock4.denselayer1.relu2 fused
+            let features_denseblock4_denselayer1_conv1Out = a + 75_264  // 128×7×7
+            Self.features_denseblock4_denselayer1_conv1(features_denseblock4_denselayer1_norm1Out, w + 5_995_776, features_denseblock4_denselayer1_conv1Out, threads)
+            let features_denseblock4_denselayer1_conv2Out = a + 25_088  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer1_conv1Out, w + 6_061_440, features_denseblock4_denselayer1_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer2.norm1, + features.denseblock4.denselayer2.relu1 fused
+            let features_denseblock4_denselayer1_concatOut = a + 0  // 544×7×7
+            let features_denseblock4_denselayer2_norm1Out = a + 50_176  // 544×7×7
+            Self.features_denseblock4_denselayer2_norm1(features_denseblock4_denselayer1_concatOut, w + 6_127_008, features_denseblock4_denselayer2_norm1Out)
+            // features.denseblock4.denselayer2.conv1, + features.denseblock4.denselayer2.norm2 folded, + features.denseblock4.denselayer2.relu2 fused
+            let features_denseblock4_denselayer2_conv1Out = a + 76_832  // 128×7×7
+            Self.features_denseblock4_denselayer2_conv1(features_denseblock4_denselayer2_norm1Out, w + 6_128_096, features_denseblock4_denselayer2_conv1Out, threads)
+            // features.denseblock4.denselayer2.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer2_conv2Out = a + 26_656  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer2_conv1Out, w + 6_197_856, features_denseblock4_denselayer2_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer3.norm1, + features.denseblock4.denselayer3.relu1 fused
+            let features_denseblock4_denselayer2_concatOut = a + 0  // 576×7×7
+            let features_denseblock4_denselayer3_norm1Out = a + 50_176  // 576×7×7
+            Self.features_denseblock4_denselayer3_norm1(features_denseblock4_denselayer2_concatOut, w + 6_263_424, features_denseblock4_denselayer3_norm1Out)
+            // features.denseblock4.denselayer3.conv1, + features.denseblock4.denselayer3.norm2 folded, + features.denseblock4.denselayer3.relu2 fused
+            let features_denseblock4_denselayer3_conv1Out = a + 78_400  // 128×7×7
+            Self.features_denseblock4_denselayer3_conv1(features_denseblock4_denselayer3_norm1Out, w + 6_264_576, features_denseblock4_denselayer3_conv1Out, threads)
+            // features.denseblock4.denselayer3.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer3_conv2Out = a + 28_224  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer3_conv1Out, w + 6_338_432, features_denseblock4_denselayer3_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer4.norm1, + features.denseblock4.denselayer4.relu1 fused
+            let features_denseblock4_denselayer3_concatOut = a + 0  // 608×7×7
+            let features_denseblock4_denselayer4_norm1Out = a + 50_176  // 608×7×7
+            Self.features_denseblock4_denselayer4_norm1(features_denseblock4_denselayer3_concatOut, w + 6_404_000, features_denseblock4_denselayer4_norm1Out)
+            // features.denseblock4.denselayer4.conv1, + features.denseblock4.denselayer4.norm2 folded, + features.denseblock4.denselayer4.relu2 fused
+            let features_denseblock4_denselayer4_conv1Out = a + 79_968  // 128×7×7
+            Self.features_denseblock4_denselayer4_conv1(features_denseblock4_denselayer4_norm1Out, w + 6_405_216, features_denseblock4_denselayer4_conv1Out, threads)
+            // features.denseblock4.denselayer4.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer4_conv2Out = a + 29_792  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer4_conv1Out, w + 6_483_168, features_denseblock4_denselayer4_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer5.norm1, + features.denseblock4.denselayer5.relu1 fused
+            let features_denseblock4_denselayer4_concatOut = a + 0  // 640×7×7
+            let features_denseblock4_denselayer5_norm1Out = a + 50_176  // 640×7×7
+            Self.features_denseblock4_denselayer5_norm1(features_denseblock4_denselayer4_concatOut, w + 6_548_736, features_denseblock4_denselayer5_norm1Out)
+            // features.denseblock4.denselayer5.conv1, + features.denseblock4.denselayer5.norm2 folded, + features.denseblock4.denselayer5.relu2 fused
+            let features_denseblock4_denselayer5_conv1Out = a + 81_536  // 128×7×7
+            Self.features_denseblock4_denselayer5_conv1(features_denseblock4_denselayer5_norm1Out, w + 6_550_016, features_denseblock4_denselayer5_conv1Out, threads)
+            // features.denseblock4.denselayer5.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer5_conv2Out = a + 31_360  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer5_conv1Out, w + 6_632_064, features_denseblock4_denselayer5_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer6.norm1, + features.denseblock4.denselayer6.relu1 fused
+            let features_denseblock4_denselayer5_concatOut = a + 0  // 672×7×7
+            let features_denseblock4_denselayer6_norm1Out = a + 50_176  // 672×7×7
+            Self.features_denseblock4_denselayer6_norm1(features_denseblock4_denselayer5_concatOut, w + 6_697_632, features_denseblock4_denselayer6_norm1Out)
+            // features.denseblock4.denselayer6.conv1, + features.denseblock4.denselayer6.norm2 folded, + features.denseblock4.denselayer6.relu2 fused
+            let features_denseblock4_denselayer6_conv1Out = a + 83_104  // 128×7×7
+            Self.features_denseblock4_denselayer6_conv1(features_denseblock4_denselayer6_norm1Out, w + 6_698_976, features_denseblock4_denselayer6_conv1Out, threads)
+            // features.denseblock4.denselayer6.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer6_conv2Out = a + 32_928  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer6_conv1Out, w + 6_785_120, features_denseblock4_denselayer6_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer7.norm1, + features.denseblock4.denselayer7.relu1 fused
+            let features_denseblock4_denselayer6_concatOut = a + 0  // 704×7×7
+            let features_denseblock4_denselayer7_norm1Out = a + 50_176  // 704×7×7
+            Self.features_denseblock4_denselayer7_norm1(features_denseblock4_denselayer6_concatOut, w + 6_850_688, features_denseblock4_denselayer7_norm1Out)
+            // features.denseblock4.denselayer7.conv1, + features.denseblock4.denselayer7.norm2 folded, + features.denseblock4.denselayer7.relu2 fused
+            let features_denseblock4_denselayer7_conv1Out = a + 84_672  // 128×7×7
+            Self.features_denseblock4_denselayer7_conv1(features_denseblock4_denselayer7_norm1Out, w + 6_852_096, features_denseblock4_denselayer7_conv1Out, threads)
+            // features.denseblock4.denselayer7.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer7_conv2Out = a + 34_496  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer7_conv1Out, w + 6_942_336, features_denseblock4_denselayer7_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer8.norm1, + features.denseblock4.denselayer8.relu1 fused
+            let features_denseblock4_denselayer7_concatOut = a + 0  // 736×7×7
+            let features_denseblock4_denselayer8_norm1Out = a + 50_176  // 736×7×7
+            Self.features_denseblock4_denselayer8_norm1(features_denseblock4_denselayer7_concatOut, w + 7_007_904, features_denseblock4_denselayer8_norm1Out)
+            // features.denseblock4.denselayer8.conv1, + features.denseblock4.denselayer8.norm2 folded, + features.denseblock4.denselayer8.relu2 fused
+            let features_denseblock4_denselayer8_conv1Out = a + 86_240  // 128×7×7
+            Self.features_denseblock4_denselayer8_conv1(features_denseblock4_denselayer8_norm1Out, w + 7_009_376, features_denseblock4_denselayer8_conv1Out, threads)
+            // features.denseblock4.denselayer8.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer8_conv2Out = a + 36_064  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer8_conv1Out, w + 7_103_712, features_denseblock4_denselayer8_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer9.norm1, + features.denseblock4.denselayer9.relu1 fused
+            let features_denseblock4_denselayer8_concatOut = a + 0  // 768×7×7
+            let features_denseblock4_denselayer9_norm1Out = a + 50_176  // 768×7×7
+            Self.features_denseblock4_denselayer9_norm1(features_denseblock4_denselayer8_concatOut, w + 7_169_280, features_denseblock4_denselayer9_norm1Out)
+            // features.denseblock4.denselayer9.conv1, + features.denseblock4.denselayer9.norm2 folded, + features.denseblock4.denselayer9.relu2 fused
+            let features_denseblock4_denselayer9_conv1Out = a + 87_808  // 128×7×7
+            Self.features_denseblock4_denselayer9_conv1(features_denseblock4_denselayer9_norm1Out, w + 7_170_816, features_denseblock4_denselayer9_conv1Out, threads)
+            // features.denseblock4.denselayer9.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer9_conv2Out = a + 37_632  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer9_conv1Out, w + 7_269_248, features_denseblock4_denselayer9_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer10.norm1, + features.denseblock4.denselayer10.relu1 fused
+            let features_denseblock4_denselayer9_concatOut = a + 0  // 800×7×7
+            let features_denseblock4_denselayer10_norm1Out = a + 50_176  // 800×7×7
+            Self.features_denseblock4_denselayer10_norm1(features_denseblock4_denselayer9_concatOut, w + 7_334_816, features_denseblock4_denselayer10_norm1Out)
+            // features.denseblock4.denselayer10.conv1, + features.denseblock4.denselayer10.norm2 folded, + features.denseblock4.denselayer10.relu2 fused
+            let features_denseblock4_denselayer10_conv1Out = a + 89_376  // 128×7×7
+            Self.features_denseblock4_denselayer10_conv1(features_denseblock4_denselayer10_norm1Out, w + 7_336_416, features_denseblock4_denselayer10_conv1Out, threads)
+            // features.denseblock4.denselayer10.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer10_conv2Out = a + 39_200  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer10_conv1Out, w + 7_438_944, features_denseblock4_denselayer10_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer11.norm1, + features.denseblock4.denselayer11.relu1 fused
+            let features_denseblock4_denselayer10_concatOut = a + 0  // 832×7×7
+            let features_denseblock4_denselayer11_norm1Out = a + 50_176  // 832×7×7
+            Self.features_denseblock4_denselayer11_norm1(features_denseblock4_denselayer10_concatOut, w + 7_504_512, features_denseblock4_denselayer11_norm1Out)
+            // features.denseblock4.denselayer11.conv1, + features.denseblock4.denselayer11.norm2 folded, + features.denseblock4.denselayer11.relu2 fused
+            let features_denseblock4_denselayer11_conv1Out = a + 90_944  // 128×7×7
+            Self.features_denseblock4_denselayer11_conv1(features_denseblock4_denselayer11_norm1Out, w + 7_506_176, features_denseblock4_denselayer11_conv1Out, threads)
+            // features.denseblock4.denselayer11.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer11_conv2Out = a + 40_768  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer11_conv1Out, w + 7_612_800, features_denseblock4_denselayer11_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer12.norm1, + features.denseblock4.denselayer12.relu1 fused
+            let features_denseblock4_denselayer11_concatOut = a + 0  // 864×7×7
+            let features_denseblock4_denselayer12_norm1Out = a + 50_176  // 864×7×7
+            Self.features_denseblock4_denselayer12_norm1(features_denseblock4_denselayer11_concatOut, w + 7_678_368, features_denseblock4_denselayer12_norm1Out)
+            // features.denseblock4.denselayer12.conv1, + features.denseblock4.denselayer12.norm2 folded, + features.denseblock4.denselayer12.relu2 fused
+            let features_denseblock4_denselayer12_conv1Out = a + 92_512  // 128×7×7
+            Self.features_denseblock4_denselayer12_conv1(features_denseblock4_denselayer12_norm1Out, w + 7_680_096, features_denseblock4_denselayer12_conv1Out, threads)
+            // features.denseblock4.denselayer12.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer12_conv2Out = a + 42_336  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer12_conv1Out, w + 7_790_816, features_denseblock4_denselayer12_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer13.norm1, + features.denseblock4.denselayer13.relu1 fused
+            let features_denseblock4_denselayer12_concatOut = a + 0  // 896×7×7
+            let features_denseblock4_denselayer13_norm1Out = a + 50_176  // 896×7×7
+            Self.features_denseblock4_denselayer13_norm1(features_denseblock4_denselayer12_concatOut, w + 7_856_384, features_denseblock4_denselayer13_norm1Out)
+            // features.denseblock4.denselayer13.conv1, + features.denseblock4.denselayer13.norm2 folded, + features.denseblock4.denselayer13.relu2 fused
+            let features_denseblock4_denselayer13_conv1Out = a + 94_080  // 128×7×7
+            Self.features_denseblock4_denselayer13_conv1(features_denseblock4_denselayer13_norm1Out, w + 7_858_176, features_denseblock4_denselayer13_conv1Out, threads)
+            // features.denseblock4.denselayer13.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer13_conv2Out = a + 43_904  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer13_conv1Out, w + 7_972_992, features_denseblock4_denselayer13_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer14.norm1, + features.denseblock4.denselayer14.relu1 fused
+            let features_denseblock4_denselayer13_concatOut = a + 0  // 928×7×7
+            let features_denseblock4_denselayer14_norm1Out = a + 50_176  // 928×7×7
+            Self.features_denseblock4_denselayer14_norm1(features_denseblock4_denselayer13_concatOut, w + 8_038_560, features_denseblock4_denselayer14_norm1Out)
+            // features.denseblock4.denselayer14.conv1, + features.denseblock4.denselayer14.norm2 folded, + features.denseblock4.denselayer14.relu2 fused
+            let features_denseblock4_denselayer14_conv1Out = a + 95_648  // 128×7×7
+            Self.features_denseblock4_denselayer14_conv1(features_denseblock4_denselayer14_norm1Out, w + 8_040_416, features_denseblock4_denselayer14_conv1Out, threads)
+            // features.denseblock4.denselayer14.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer14_conv2Out = a + 45_472  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer14_conv1Out, w + 8_159_328, features_denseblock4_denselayer14_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer15.norm1, + features.denseblock4.denselayer15.relu1 fused
+            let features_denseblock4_denselayer14_concatOut = a + 0  // 960×7×7
+            let features_denseblock4_denselayer15_norm1Out = a + 50_176  // 960×7×7
+            Self.features_denseblock4_denselayer15_norm1(features_denseblock4_denselayer14_concatOut, w + 8_224_896, features_denseblock4_denselayer15_norm1Out)
+            // features.denseblock4.denselayer15.conv1, + features.denseblock4.denselayer15.norm2 folded, + features.denseblock4.denselayer15.relu2 fused
+            let features_denseblock4_denselayer15_conv1Out = a + 97_216  // 128×7×7
+            Self.features_denseblock4_denselayer15_conv1(features_denseblock4_denselayer15_norm1Out, w + 8_226_816, features_denseblock4_denselayer15_conv1Out, threads)
+            // features.denseblock4.denselayer15.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer15_conv2Out = a + 47_040  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer15_conv1Out, w + 8_349_824, features_denseblock4_denselayer15_conv2Out, scratch, threads)
+            // features.denseblock4.denselayer16.norm1, + features.denseblock4.denselayer16.relu1 fused
+            let features_denseblock4_denselayer15_concatOut = a + 0  // 992×7×7
+            let features_denseblock4_denselayer16_norm1Out = a + 50_176  // 992×7×7
+            Self.features_denseblock4_denselayer16_norm1(features_denseblock4_denselayer15_concatOut, w + 8_415_392, features_denseblock4_denselayer16_norm1Out)
+            // features.denseblock4.denselayer16.conv1, + features.denseblock4.denselayer16.norm2 folded, + features.denseblock4.denselayer16.relu2 fused
+            let features_denseblock4_denselayer16_conv1Out = a + 98_784  // 128×7×7
+            Self.features_denseblock4_denselayer16_conv1(features_denseblock4_denselayer16_norm1Out, w + 8_417_376, features_denseblock4_denselayer16_conv1Out, threads)
+            // features.denseblock4.denselayer16.conv2 (features_denseblock4_denselayer1_conv2's function)
+            let features_denseblock4_denselayer16_conv2Out = a + 48_608  // 32×7×7
+            Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer16_conv1Out, w + 8_544_480, features_denseblock4_denselayer16_conv2Out, scratch, threads)
+            // features.norm5, + relu fused
+            let features_denseblock4_denselayer16_concatOut = a + 0  // 1024×7×7
+            let features_norm5Out = a + 50_176  // 1024×7×7
+            Self.features_norm5(features_denseblock4_denselayer16_concatOut, w + 8_610_048, features_norm5Out)
+            let adaptive_avg_poolOut = a + 0  // 1024×1×1
+            Self.adaptive_avg_pool(features_norm5Out, adaptive_avg_poolOut)
+            let classifierOut = a + 1024  // 1000
+            Self.classifier(adaptive_avg_poolOut, w + 8_612_096, classifierOut, threads)
+            (output + n &* Self.outputCount).update(from: classifierOut, count: Self.outputCount)
         }
     }
 }
@@ -1669,91 +2093,91 @@ extension Densenet121 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 2091, by: 373) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2352
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9408 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 373, 2091) {
-                let first: Int = min(group &* 6, 12538)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<7 {
-                    for j in 0..<7 {
-                        let tapBase = scratch + (i &* 230 &+ j)
-                        let tapKernel = kernel + (i &* 336 &+ j &* 48)
-                        for ic in 0..<3 {
-                            let tap = tapBase + ic &* 52_900
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 2091, by: 373) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2352
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 9408 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 373, 2091) {
+                            let first: Int = min(group &* 6, 12538)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<7 {
+                                for j in 0..<7 {
+                                    let tapBase = scratch + (i &* 230 &+ j)
+                                    let tapKernel = kernel + (i &* 336 &+ j &* 48)
+                                    for ic in 0..<3 {
+                                        let tap = tapBase + ic &* 52_900
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1763,33 +2187,33 @@ extension Densenet121 {
     static func features_pool0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
         Self.parallel(64, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 130)
-        for c in channels {
-            let plane = x + c &* 12_544
-            for oh in 0..<56 {
-                let top: Int = oh &* 2 &- 1
-                for k in stride(from: 0, to: 112, by: 16) {
-                    let count = min(16, 112 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 112 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 130)
+                for c in channels {
+                    let plane = x + c &* 12_544
+                    for oh in 0..<56 {
+                        let top: Int = oh &* 2 &- 1
+                        for k in stride(from: 0, to: 112, by: 16) {
+                            let count = min(16, 112 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 112 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 56, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -1816,71 +2240,71 @@ extension Densenet121 {
         // weight: (32 blocks, 64, 4)   bias: w[8192..<8320]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 128 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 8192 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 3136, by: 240) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 128 &- firstFilter)
+                        let kernelOffset: Int = block &* 256
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 8192 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                            let p: Int = min(start, 3112)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<64 {
+                                let source = x + (ic &* 3136 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 3136 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -1900,185 +2324,185 @@ extension Densenet121 {
             let tiles: Int = bandRows &* 28
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 272 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 34_816)
-                        Self.store(t0_2 - t0_1, to: column + 69_632)
-                        Self.store(t0_1 - t0_3, to: column + 104_448)
-                        Self.store(t1_0 - t1_2, to: column + 139_264)
-                        Self.store(t1_1 + t1_2, to: column + 174_080)
-                        Self.store(t1_2 - t1_1, to: column + 208_896)
-                        Self.store(t1_1 - t1_3, to: column + 243_712)
-                        Self.store(t2_0 - t2_2, to: column + 278_528)
-                        Self.store(t2_1 + t2_2, to: column + 313_344)
-                        Self.store(t2_2 - t2_1, to: column + 348_160)
-                        Self.store(t2_1 - t2_3, to: column + 382_976)
-                        Self.store(t3_0 - t3_2, to: column + 417_792)
-                        Self.store(t3_1 + t3_2, to: column + 452_608)
-                        Self.store(t3_2 - t3_1, to: column + 487_424)
-                        Self.store(t3_1 - t3_3, to: column + 522_240)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 272 &+ r &* 32
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 32, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 66)
+                            let b1 = Self.load16(corner + 68)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 132)
+                            let b2 = Self.load16(corner + 134)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 198)
+                            let b3 = Self.load16(corner + 200)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 34_816)
+                            Self.store(t0_2 - t0_1, to: column + 69_632)
+                            Self.store(t0_1 - t0_3, to: column + 104_448)
+                            Self.store(t1_0 - t1_2, to: column + 139_264)
+                            Self.store(t1_1 + t1_2, to: column + 174_080)
+                            Self.store(t1_2 - t1_1, to: column + 208_896)
+                            Self.store(t1_1 - t1_3, to: column + 243_712)
+                            Self.store(t2_0 - t2_2, to: column + 278_528)
+                            Self.store(t2_1 + t2_2, to: column + 313_344)
+                            Self.store(t2_2 - t2_1, to: column + 348_160)
+                            Self.store(t2_1 - t2_3, to: column + 382_976)
+                            Self.store(t3_0 - t3_2, to: column + 417_792)
+                            Self.store(t3_1 + t3_2, to: column + 452_608)
+                            Self.store(t3_2 - t3_1, to: column + 487_424)
+                            Self.store(t3_1 - t3_3, to: column + 522_240)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(2, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 34_816
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 2 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 32 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 28) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 28) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 28) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 28) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 28) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 28) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 272
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 34_816
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 32 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 28) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 28) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 28) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 28) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 28) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 28) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 272
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 512
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 512
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 512
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 512
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 512
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 512
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 512
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 512
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 512
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 512
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 512
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 512
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(4, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 512 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 32)
-                    let m0_2 = Self.load8(m + 64)
-                    let m0_3 = Self.load8(m + 96)
-                    let m1_0 = Self.load8(m + 128)
-                    let m1_1 = Self.load8(m + 160)
-                    let m1_2 = Self.load8(m + 192)
-                    let m1_3 = Self.load8(m + 224)
-                    let m2_0 = Self.load8(m + 256)
-                    let m2_1 = Self.load8(m + 288)
-                    let m2_2 = Self.load8(m + 320)
-                    let m2_3 = Self.load8(m + 352)
-                    let m3_0 = Self.load8(m + 384)
-                    let m3_1 = Self.load8(m + 416)
-                    let m3_2 = Self.load8(m + 448)
-                    let m3_3 = Self.load8(m + 480)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 56
-                            let v = lanes[16 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 57
-                            let v = lanes[24 &+ lane]
-                            y[index] = v
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 512 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 32)
+                            let m0_2 = Self.load8(m + 64)
+                            let m0_3 = Self.load8(m + 96)
+                            let m1_0 = Self.load8(m + 128)
+                            let m1_1 = Self.load8(m + 160)
+                            let m1_2 = Self.load8(m + 192)
+                            let m1_3 = Self.load8(m + 224)
+                            let m2_0 = Self.load8(m + 256)
+                            let m2_1 = Self.load8(m + 288)
+                            let m2_2 = Self.load8(m + 320)
+                            let m2_3 = Self.load8(m + 352)
+                            let m3_0 = Self.load8(m + 384)
+                            let m3_1 = Self.load8(m + 416)
+                            let m3_2 = Self.load8(m + 448)
+                            let m3_3 = Self.load8(m + 480)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 56
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 57
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = v
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2106,71 +2530,71 @@ extension Densenet121 {
         // weight: (32 blocks, 96, 4)   bias: w[12_288..<12_416]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 168) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 128 &- firstFilter)
-                let kernelOffset: Int = block &* 384
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 12_288 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 168, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<96 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 3136, by: 168) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 128 &- firstFilter)
+                        let kernelOffset: Int = block &* 384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 12_288 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 168, 3136), by: 24) {
+                            let p: Int = min(start, 3112)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<96 {
+                                let source = x + (ic &* 3136 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 3136 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2197,81 +2621,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 128, 16)   bias: w[16_384..<16_512]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 37) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 37, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<128 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 523, by: 37) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_384 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 37, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<128 {
+                                let tap = tapBase + ic &* 3136
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2298,81 +2722,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 160, 16)   bias: w[20_480..<20_608]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 28) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2560
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 20_480 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 28, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<160 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 523, by: 28) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2560
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 20_480 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 28, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<160 {
+                                let tap = tapBase + ic &* 3136
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2399,81 +2823,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 192, 16)   bias: w[24_576..<24_704]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 28) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 24_576 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 28, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<192 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 523, by: 28) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 24_576 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 28, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<192 {
+                                let tap = tapBase + ic &* 3136
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2500,81 +2924,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 224, 16)   bias: w[28_672..<28_800]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3584
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 28_672 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<224 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 523, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3584
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 28_672 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<224 {
+                                let tap = tapBase + ic &* 3136
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2601,81 +3025,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 256, 16)   bias: w[32_768..<32_896]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 523, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 32_768 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<256 {
+                                let tap = tapBase + ic &* 3136
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2734,81 +3158,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 128, 16)   bias: w[16_384..<16_512]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 42) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 42, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<128 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 42) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_384 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 42, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<128 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2828,185 +3252,185 @@ extension Densenet121 {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(2, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 2 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 32 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 32 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 512
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 512
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 512
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 512
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 512
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 512
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 512
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 512
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 512
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 512
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 512
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 512
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(4, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 512 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 32)
-                    let m0_2 = Self.load8(m + 64)
-                    let m0_3 = Self.load8(m + 96)
-                    let m1_0 = Self.load8(m + 128)
-                    let m1_1 = Self.load8(m + 160)
-                    let m1_2 = Self.load8(m + 192)
-                    let m1_3 = Self.load8(m + 224)
-                    let m2_0 = Self.load8(m + 256)
-                    let m2_1 = Self.load8(m + 288)
-                    let m2_2 = Self.load8(m + 320)
-                    let m2_3 = Self.load8(m + 352)
-                    let m3_0 = Self.load8(m + 384)
-                    let m3_1 = Self.load8(m + 416)
-                    let m3_2 = Self.load8(m + 448)
-                    let m3_3 = Self.load8(m + 480)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = v
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 512 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 32)
+                            let m0_2 = Self.load8(m + 64)
+                            let m0_3 = Self.load8(m + 96)
+                            let m1_0 = Self.load8(m + 128)
+                            let m1_1 = Self.load8(m + 160)
+                            let m1_2 = Self.load8(m + 192)
+                            let m1_3 = Self.load8(m + 224)
+                            let m2_0 = Self.load8(m + 256)
+                            let m2_1 = Self.load8(m + 288)
+                            let m2_2 = Self.load8(m + 320)
+                            let m2_3 = Self.load8(m + 352)
+                            let m3_0 = Self.load8(m + 384)
+                            let m3_1 = Self.load8(m + 416)
+                            let m3_2 = Self.load8(m + 448)
+                            let m3_3 = Self.load8(m + 480)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = v
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -3034,81 +3458,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 160, 16)   bias: w[20_480..<20_608]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 32) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2560
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 20_480 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 32, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<160 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 32) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2560
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 20_480 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 32, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<160 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3135,81 +3559,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 192, 16)   bias: w[24_576..<24_704]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 28) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 24_576 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 28, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<192 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 28) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 24_576 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 28, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<192 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3236,81 +3660,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 224, 16)   bias: w[28_672..<28_800]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 23) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3584
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 28_672 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 23, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<224 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 23) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3584
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 28_672 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 23, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<224 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3337,81 +3761,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 256, 16)   bias: w[32_768..<32_896]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 32_768 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<256 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3438,81 +3862,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 288, 16)   bias: w[36_864..<36_992]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<288 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4608
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 36_864 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<288 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3539,81 +3963,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 320, 16)   bias: w[40_960..<41_088]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 14) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 5120
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 40_960 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 14, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<320 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 14) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 5120
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 40_960 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 14, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<320 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3640,81 +4064,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 352, 16)   bias: w[45_056..<45_184]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 14) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 5632
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 45_056 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 14, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<352 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 14) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 5632
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 45_056 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 14, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<352 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3741,81 +4165,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 384, 16)   bias: w[49_152..<49_280]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 14) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 6144
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 49_152 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 14, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<384 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 14) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 6144
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 49_152 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 14, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<384 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3842,81 +4266,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 416, 16)   bias: w[53_248..<53_376]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 6656
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 53_248 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<416 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 6656
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 53_248 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<416 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3943,81 +4367,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 448, 16)   bias: w[57_344..<57_472]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 7168
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 57_344 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<448 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 7168
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 57_344 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<448 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -4044,81 +4468,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 480, 16)   bias: w[61_440..<61_568]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 7680
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 61_440 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<480 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 7680
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 61_440 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<480 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -4145,81 +4569,81 @@ extension Densenet121 {
         // weight: (16 blocks, 1, 1, 512, 16)   bias: w[131_072..<131_328]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<512 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 131_072 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<512 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -4278,90 +4702,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 256, 32)   bias: w[32_768..<32_896]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1008) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 42) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 42, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1008) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 42) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 32_768 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 256, by: 64) {
+                            for group in band..<min(band &+ 42, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 42, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 42, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4381,185 +4805,185 @@ extension Densenet121 {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 7168)
-                        Self.store(t0_2 - t0_1, to: column + 14_336)
-                        Self.store(t0_1 - t0_3, to: column + 21_504)
-                        Self.store(t1_0 - t1_2, to: column + 28_672)
-                        Self.store(t1_1 + t1_2, to: column + 35_840)
-                        Self.store(t1_2 - t1_1, to: column + 43_008)
-                        Self.store(t1_1 - t1_3, to: column + 50_176)
-                        Self.store(t2_0 - t2_2, to: column + 57_344)
-                        Self.store(t2_1 + t2_2, to: column + 64_512)
-                        Self.store(t2_2 - t2_1, to: column + 71_680)
-                        Self.store(t2_1 - t2_3, to: column + 78_848)
-                        Self.store(t3_0 - t3_2, to: column + 86_016)
-                        Self.store(t3_1 + t3_2, to: column + 93_184)
-                        Self.store(t3_2 - t3_1, to: column + 100_352)
-                        Self.store(t3_1 - t3_3, to: column + 107_520)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 7168)
+                            Self.store(t0_2 - t0_1, to: column + 14_336)
+                            Self.store(t0_1 - t0_3, to: column + 21_504)
+                            Self.store(t1_0 - t1_2, to: column + 28_672)
+                            Self.store(t1_1 + t1_2, to: column + 35_840)
+                            Self.store(t1_2 - t1_1, to: column + 43_008)
+                            Self.store(t1_1 - t1_3, to: column + 50_176)
+                            Self.store(t2_0 - t2_2, to: column + 57_344)
+                            Self.store(t2_1 + t2_2, to: column + 64_512)
+                            Self.store(t2_2 - t2_1, to: column + 71_680)
+                            Self.store(t2_1 - t2_3, to: column + 78_848)
+                            Self.store(t3_0 - t3_2, to: column + 86_016)
+                            Self.store(t3_1 + t3_2, to: column + 93_184)
+                            Self.store(t3_2 - t3_1, to: column + 100_352)
+                            Self.store(t3_1 - t3_3, to: column + 107_520)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(2, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 7168
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 2 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 32 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 7168
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 32 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 512
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 512
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 512
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 512
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 512
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 512
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 512
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 512
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 512
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 512
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 512
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 512
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(4, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 512 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 32)
-                    let m0_2 = Self.load8(m + 64)
-                    let m0_3 = Self.load8(m + 96)
-                    let m1_0 = Self.load8(m + 128)
-                    let m1_1 = Self.load8(m + 160)
-                    let m1_2 = Self.load8(m + 192)
-                    let m1_3 = Self.load8(m + 224)
-                    let m2_0 = Self.load8(m + 256)
-                    let m2_1 = Self.load8(m + 288)
-                    let m2_2 = Self.load8(m + 320)
-                    let m2_3 = Self.load8(m + 352)
-                    let m3_0 = Self.load8(m + 384)
-                    let m3_1 = Self.load8(m + 416)
-                    let m3_2 = Self.load8(m + 448)
-                    let m3_3 = Self.load8(m + 480)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = v
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 512 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 32)
+                            let m0_2 = Self.load8(m + 64)
+                            let m0_3 = Self.load8(m + 96)
+                            let m1_0 = Self.load8(m + 128)
+                            let m1_1 = Self.load8(m + 160)
+                            let m1_2 = Self.load8(m + 192)
+                            let m1_3 = Self.load8(m + 224)
+                            let m2_0 = Self.load8(m + 256)
+                            let m2_1 = Self.load8(m + 288)
+                            let m2_2 = Self.load8(m + 320)
+                            let m2_3 = Self.load8(m + 352)
+                            let m3_0 = Self.load8(m + 384)
+                            let m3_1 = Self.load8(m + 416)
+                            let m3_2 = Self.load8(m + 448)
+                            let m3_3 = Self.load8(m + 480)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = v
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -4587,81 +5011,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 288, 16)   bias: w[36_864..<36_992]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<288 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4608
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 36_864 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<288 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -4688,90 +5112,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 320, 32)   bias: w[40_960..<41_088]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 768) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 32) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 10_240
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 40_960 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 320, by: 64) {
-                for group in band..<min(band &+ 32, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 768) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 32) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 10_240
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 40_960 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 320, by: 64) {
+                            for group in band..<min(band &+ 32, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 32, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 32, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4798,81 +5222,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 352, 16)   bias: w[45_056..<45_184]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 14) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 5632
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 45_056 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 14, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<352 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 14) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 5632
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 45_056 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 14, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<352 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -4899,90 +5323,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 384, 32)   bias: w[49_152..<49_280]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 672) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 28) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 12_288
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 49_152 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 384, by: 64) {
-                for group in band..<min(band &+ 28, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 672) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 28) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 12_288
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 49_152 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 384, by: 64) {
+                            for group in band..<min(band &+ 28, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 28, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 28, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5009,81 +5433,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 416, 16)   bias: w[53_248..<53_376]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 11) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 6656
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 53_248 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 11, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<416 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 11) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 6656
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 53_248 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 11, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<416 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -5110,90 +5534,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 448, 32)   bias: w[57_344..<57_472]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 552) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 23) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 14_336
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 57_344 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 448, by: 64) {
-                for group in band..<min(band &+ 23, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 552) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 23) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 14_336
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 57_344 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 448, by: 64) {
+                            for group in band..<min(band &+ 23, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 23, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 23, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5220,81 +5644,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 480, 16)   bias: w[61_440..<61_568]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 7680
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 61_440 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<480 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 7680
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 61_440 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<480 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -5321,90 +5745,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 512, 32)   bias: w[65_536..<65_664]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 18, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 16_384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 65_536 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 18, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 18, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 18, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5431,81 +5855,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 544, 16)   bias: w[69_632..<69_760]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8704
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 69_632 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<544 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8704
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 69_632 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<544 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -5532,90 +5956,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 576, 32)   bias: w[73_728..<73_856]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 576, by: 64) {
-                for group in band..<min(band &+ 18, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 18_432
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 73_728 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 576, by: 64) {
+                            for group in band..<min(band &+ 18, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 18, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 18, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5642,81 +6066,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 608, 16)   bias: w[77_824..<77_952]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 7) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 9728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 77_824 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 7, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<608 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 7) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 9728
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 77_824 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 7, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<608 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -5743,90 +6167,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 640, 32)   bias: w[81_920..<82_048]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 14) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 20_480
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 640, by: 64) {
-                for group in band..<min(band &+ 14, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 14) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 20_480
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 81_920 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 640, by: 64) {
+                            for group in band..<min(band &+ 14, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 14, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 14, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5853,81 +6277,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 672, 16)   bias: w[86_016..<86_144]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 7) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 10_752
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 86_016 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 7, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<672 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 7) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 10_752
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 86_016 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 7, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<672 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -5954,90 +6378,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 704, 32)   bias: w[90_112..<90_240]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 14) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 22_528
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 90_112 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 704, by: 64) {
-                for group in band..<min(band &+ 14, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 14) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 22_528
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 90_112 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 704, by: 64) {
+                            for group in band..<min(band &+ 14, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 14, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 14, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6064,81 +6488,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 736, 16)   bias: w[94_208..<94_336]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 7) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 11_776
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 94_208 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 7, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<736 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 7) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 11_776
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 94_208 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 7, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<736 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -6165,90 +6589,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 768, 32)   bias: w[98_304..<98_432]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 14) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 24_576
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 98_304 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 768, by: 64) {
-                for group in band..<min(band &+ 14, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 14) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 24_576
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 98_304 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 768, by: 64) {
+                            for group in band..<min(band &+ 14, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 14, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 14, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6275,81 +6699,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 800, 16)   bias: w[102_400..<102_528]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 12_800
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 102_400 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 4, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<800 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 4) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 12_800
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 102_400 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 4, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<800 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -6376,90 +6800,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 832, 32)   bias: w[106_496..<106_624]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 26_624
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 9, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 26_624
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 106_496 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 9, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 9, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6486,81 +6910,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 864, 16)   bias: w[110_592..<110_720]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 13_824
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 110_592 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 4, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<864 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 4) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 13_824
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 110_592 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 4, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<864 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -6587,90 +7011,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 896, 32)   bias: w[114_688..<114_816]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 28_672
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 114_688 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 896, by: 64) {
-                for group in band..<min(band &+ 9, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 28_672
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 114_688 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 896, by: 64) {
+                            for group in band..<min(band &+ 9, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 9, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6697,81 +7121,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 928, 16)   bias: w[118_784..<118_912]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 14_848
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 118_784 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 4, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<928 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 4) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 14_848
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 118_784 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 4, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<928 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -6798,90 +7222,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 960, 32)   bias: w[122_880..<123_008]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 30_720
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 122_880 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 960, by: 64) {
-                for group in band..<min(band &+ 9, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 30_720
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 122_880 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 960, by: 64) {
+                            for group in band..<min(band &+ 9, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 9, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6908,81 +7332,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 992, 16)   bias: w[126_976..<127_104]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 15_872
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 126_976 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 4, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<992 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 4) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 15_872
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 126_976 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 4, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<992 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -7009,90 +7433,90 @@ extension Densenet121 {
         // weight: (16 blocks, 1, 1, 1024, 32)   bias: w[524_288..<524_800]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 32_768
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 66) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 32_768
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 524_288 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 1024, by: 64) {
+                            for group in band..<min(band &+ 66, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 66, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -7151,90 +7575,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 512, 32)   bias: w[65_536..<65_664]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 16_384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 65_536 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -7254,185 +7678,185 @@ extension Densenet121 {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 4096)
-                        Self.store(t0_2 - t0_1, to: column + 8192)
-                        Self.store(t0_1 - t0_3, to: column + 12_288)
-                        Self.store(t1_0 - t1_2, to: column + 16_384)
-                        Self.store(t1_1 + t1_2, to: column + 20_480)
-                        Self.store(t1_2 - t1_1, to: column + 24_576)
-                        Self.store(t1_1 - t1_3, to: column + 28_672)
-                        Self.store(t2_0 - t2_2, to: column + 32_768)
-                        Self.store(t2_1 + t2_2, to: column + 36_864)
-                        Self.store(t2_2 - t2_1, to: column + 40_960)
-                        Self.store(t2_1 - t2_3, to: column + 45_056)
-                        Self.store(t3_0 - t3_2, to: column + 49_152)
-                        Self.store(t3_1 + t3_2, to: column + 53_248)
-                        Self.store(t3_2 - t3_1, to: column + 57_344)
-                        Self.store(t3_1 - t3_3, to: column + 61_440)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 4096)
+                            Self.store(t0_2 - t0_1, to: column + 8192)
+                            Self.store(t0_1 - t0_3, to: column + 12_288)
+                            Self.store(t1_0 - t1_2, to: column + 16_384)
+                            Self.store(t1_1 + t1_2, to: column + 20_480)
+                            Self.store(t1_2 - t1_1, to: column + 24_576)
+                            Self.store(t1_1 - t1_3, to: column + 28_672)
+                            Self.store(t2_0 - t2_2, to: column + 32_768)
+                            Self.store(t2_1 + t2_2, to: column + 36_864)
+                            Self.store(t2_2 - t2_1, to: column + 40_960)
+                            Self.store(t2_1 - t2_3, to: column + 45_056)
+                            Self.store(t3_0 - t3_2, to: column + 49_152)
+                            Self.store(t3_1 + t3_2, to: column + 53_248)
+                            Self.store(t3_2 - t3_1, to: column + 57_344)
+                            Self.store(t3_1 - t3_3, to: column + 61_440)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(2, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 4096
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 2 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 32 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 4096
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 32 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 512
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 512
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 512
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 512
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 512
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 512
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 512
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 512
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 512
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 512
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 512
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 512
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(4, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 512 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 32)
-                    let m0_2 = Self.load8(m + 64)
-                    let m0_3 = Self.load8(m + 96)
-                    let m1_0 = Self.load8(m + 128)
-                    let m1_1 = Self.load8(m + 160)
-                    let m1_2 = Self.load8(m + 192)
-                    let m1_3 = Self.load8(m + 224)
-                    let m2_0 = Self.load8(m + 256)
-                    let m2_1 = Self.load8(m + 288)
-                    let m2_2 = Self.load8(m + 320)
-                    let m2_3 = Self.load8(m + 352)
-                    let m3_0 = Self.load8(m + 384)
-                    let m3_1 = Self.load8(m + 416)
-                    let m3_2 = Self.load8(m + 448)
-                    let m3_3 = Self.load8(m + 480)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = v
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = v
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane]
-                            y[index] = v
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane]
-                            y[index] = v
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 512 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 32)
+                            let m0_2 = Self.load8(m + 64)
+                            let m0_3 = Self.load8(m + 96)
+                            let m1_0 = Self.load8(m + 128)
+                            let m1_1 = Self.load8(m + 160)
+                            let m1_2 = Self.load8(m + 192)
+                            let m1_3 = Self.load8(m + 224)
+                            let m2_0 = Self.load8(m + 256)
+                            let m2_1 = Self.load8(m + 288)
+                            let m2_2 = Self.load8(m + 320)
+                            let m2_3 = Self.load8(m + 352)
+                            let m3_0 = Self.load8(m + 384)
+                            let m3_1 = Self.load8(m + 416)
+                            let m3_2 = Self.load8(m + 448)
+                            let m3_3 = Self.load8(m + 480)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = v
+                                }
+                                if ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = v
+                                }
+                                if oh &+ 1 < 7 {
+                                    let index: Int = corner &+ 7
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = v
+                                }
+                                if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 8
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = v
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -7460,81 +7884,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 544, 16)   bias: w[69_632..<69_760]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8704
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 69_632 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<544 {
-                    let tap = tapBase + ic &* 49
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8704
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 69_632 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<544 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -7561,90 +7985,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 576, 32)   bias: w[73_728..<73_856]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 576, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 18_432
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 73_728 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 576, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -7671,81 +8095,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 608, 16)   bias: w[77_824..<77_952]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 9728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 77_824 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<608 {
-                    let tap = tapBase + ic &* 49
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 9728
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 77_824 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<608 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -7772,90 +8196,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 640, 32)   bias: w[81_920..<82_048]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 20_480
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 640, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 20_480
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 81_920 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 640, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -7882,81 +8306,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 672, 16)   bias: w[86_016..<86_144]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 10_752
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 86_016 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<672 {
-                    let tap = tapBase + ic &* 49
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 10_752
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 86_016 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<672 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -7983,90 +8407,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 704, 32)   bias: w[90_112..<90_240]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 22_528
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 90_112 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 704, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 22_528
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 90_112 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 704, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -8093,81 +8517,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 736, 16)   bias: w[94_208..<94_336]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 11_776
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 94_208 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<736 {
-                    let tap = tapBase + ic &* 49
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 11_776
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 94_208 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<736 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -8194,90 +8618,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 768, 32)   bias: w[98_304..<98_432]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 24_576
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 98_304 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 768, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 24_576
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 98_304 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 768, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -8304,81 +8728,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 800, 16)   bias: w[102_400..<102_528]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 12_800
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 102_400 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<800 {
-                    let tap = tapBase + ic &* 49
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 12_800
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 102_400 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<800 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -8405,90 +8829,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 832, 32)   bias: w[106_496..<106_624]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 26_624
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 26_624
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 106_496 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -8515,81 +8939,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 864, 16)   bias: w[110_592..<110_720]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 13_824
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 110_592 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<864 {
-                    let tap = tapBase + ic &* 49
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 13_824
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 110_592 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<864 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -8616,90 +9040,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 896, 32)   bias: w[114_688..<114_816]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 28_672
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 114_688 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 896, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 28_672
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 114_688 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 896, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -8726,81 +9150,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 928, 16)   bias: w[118_784..<118_912]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 14_848
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 118_784 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<928 {
-                    let tap = tapBase + ic &* 49
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 14_848
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 118_784 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<928 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -8827,90 +9251,90 @@ extension Densenet121 {
         // weight: (4 blocks, 1, 1, 960, 32)   bias: w[122_880..<123_008]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 30_720
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 122_880 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 960, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 30_720
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 122_880 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 960, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -8937,81 +9361,81 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 992, 16)   bias: w[126_976..<127_104]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 15_872
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 126_976 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<992 {
-                    let tap = tapBase + ic &* 49
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 15_872
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 126_976 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<992 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -9056,13 +9480,13 @@ extension Densenet121 {
         // x: 1024   y: 1000
         // weight: (1000, 1024)   bias: w[1_024_000..<1_025_000]
         Self.parallel(250, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+                }
             }
-        }
         }
     }
 

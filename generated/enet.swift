@@ -1245,9 +1245,11 @@ public struct EnetCamvid12: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -1256,199 +1258,562 @@ public struct EnetCamvid12: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 5_767_168  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.initial_conv(x, w + 0, a + 0, a + 5_767_168, threads)
-            Self.initial_pool(x, a + 851_968, threads)
-            Self.initial_bn(a + 0, w + 448, a + 1_048_576)
-            Self.initial_prelu(a + 1_048_576, w + 480, a + 0)
-            Self.bottleneck1_0_proj(a + 0, w + 512, a + 1_048_576, a + 5_767_168, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 1552, a + 1_310_720)
-            Self.bottleneck1_0_conv(a + 1_310_720, w + 1584, a + 1_048_576, a + 5_767_168, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 3904, a + 1_310_720)
-            Self.bottleneck1_0_expand(a + 1_310_720, w + 3936, a + 1_572_864, threads)
-            Self.bottleneck1_0_pool(a + 0, a + 1_048_576, a + 1_310_720)
-            Self.bottleneck1_0_channel_pad(a + 1_048_576, a + 0)
-            Self.bottleneck1_0_add(a + 1_572_864, a + 0, a + 2_621_440)
-            Self.bottleneck1_0_prelu_out(a + 2_621_440, w + 5024, a + 0)
-            Self.bottleneck1_1_proj(a + 0, w + 5152, a + 1_048_576, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 6192, a + 1_572_864)
-            Self.bottleneck1_0_conv(a + 1_572_864, w + 6224, a + 1_048_576, a + 5_767_168, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 8544, a + 1_572_864)
-            Self.bottleneck1_0_expand(a + 1_572_864, w + 8576, a + 1_835_008, threads)
-            Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
-            Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 9664, a + 0)
-            Self.bottleneck1_1_proj(a + 0, w + 9792, a + 1_048_576, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 10_832, a + 1_572_864)
-            Self.bottleneck1_0_conv(a + 1_572_864, w + 10_864, a + 1_048_576, a + 5_767_168, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 13_184, a + 1_572_864)
-            Self.bottleneck1_0_expand(a + 1_572_864, w + 13_216, a + 1_835_008, threads)
-            Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
-            Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 14_304, a + 0)
-            Self.bottleneck1_1_proj(a + 0, w + 14_432, a + 1_048_576, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 15_472, a + 1_572_864)
-            Self.bottleneck1_0_conv(a + 1_572_864, w + 15_504, a + 1_048_576, a + 5_767_168, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 17_824, a + 1_572_864)
-            Self.bottleneck1_0_expand(a + 1_572_864, w + 17_856, a + 1_835_008, threads)
-            Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
-            Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 18_944, a + 0)
-            Self.bottleneck1_1_proj(a + 0, w + 19_072, a + 1_048_576, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 20_112, a + 1_572_864)
-            Self.bottleneck1_0_conv(a + 1_572_864, w + 20_144, a + 1_048_576, a + 5_767_168, threads)
-            Self.bottleneck1_0_prelu1(a + 1_048_576, w + 22_464, a + 1_572_864)
-            Self.bottleneck1_0_expand(a + 1_572_864, w + 22_496, a + 1_835_008, threads)
-            Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
-            Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 23_584, a + 0)
-            Self.bottleneck2_0_proj(a + 0, w + 23_712, a + 1_048_576, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 1_048_576, w + 31_936, a + 1_179_648)
-            Self.bottleneck2_0_conv(a + 1_179_648, w + 32_000, a + 1_048_576, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 1_048_576, w + 48_416, a + 1_179_648)
-            Self.bottleneck2_0_expand(a + 1_179_648, w + 48_480, a + 1_572_864, threads)
-            Self.bottleneck2_0_pool(a + 0, a + 1_048_576, a + 2_097_152)
-            Self.bottleneck2_0_channel_pad(a + 1_048_576, a + 0)
-            Self.bottleneck2_0_add(a + 1_572_864, a + 0, a + 524_288)
-            Self.bottleneck2_0_prelu_out(a + 524_288, w + 52_704, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 52_960, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 57_088, a + 655_360)
-            Self.bottleneck2_0_conv(a + 655_360, w + 57_152, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 73_568, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 73_632, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 77_856, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 78_112, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 82_240, a + 655_360)
-            Self.bottleneck2_2_conv(a + 655_360, w + 82_304, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 91_552, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 91_616, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 95_840, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 96_096, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 100_224, a + 655_360)
-            Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 100_288, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 105_440, a + 655_360, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 655_360, w + 110_592, a + 524_288)
-            Self.bottleneck2_0_expand(a + 524_288, w + 110_656, a + 655_360, threads)
-            Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 114_880, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 115_136, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 119_264, a + 655_360)
-            Self.bottleneck2_4_conv(a + 655_360, w + 119_328, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 128_576, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 128_640, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 132_864, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 133_120, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 137_248, a + 655_360)
-            Self.bottleneck2_0_conv(a + 655_360, w + 137_312, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 153_728, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 153_792, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 158_016, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 158_272, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 162_400, a + 655_360)
-            Self.bottleneck2_6_conv(a + 655_360, w + 162_464, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 171_712, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 171_776, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 176_000, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 176_256, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 180_384, a + 655_360)
-            Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 180_448, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 185_600, a + 655_360, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 655_360, w + 190_752, a + 524_288)
-            Self.bottleneck2_0_expand(a + 524_288, w + 190_816, a + 655_360, threads)
-            Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 195_040, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 195_296, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 199_424, a + 655_360)
-            Self.bottleneck2_8_conv(a + 655_360, w + 199_488, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 208_736, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 208_800, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 213_024, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 213_280, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 217_408, a + 655_360)
-            Self.bottleneck2_0_conv(a + 655_360, w + 217_472, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 233_888, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 233_952, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 238_176, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 238_432, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 242_560, a + 655_360)
-            Self.bottleneck2_2_conv(a + 655_360, w + 242_624, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 251_872, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 251_936, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 256_160, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 256_416, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 260_544, a + 655_360)
-            Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 260_608, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 265_760, a + 655_360, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 655_360, w + 270_912, a + 524_288)
-            Self.bottleneck2_0_expand(a + 524_288, w + 270_976, a + 655_360, threads)
-            Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 275_200, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 275_456, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 279_584, a + 655_360)
-            Self.bottleneck2_4_conv(a + 655_360, w + 279_648, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 288_896, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 288_960, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 293_184, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 293_440, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 297_568, a + 655_360)
-            Self.bottleneck2_0_conv(a + 655_360, w + 297_632, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 314_048, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 314_112, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 318_336, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 318_592, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 322_720, a + 655_360)
-            Self.bottleneck2_6_conv(a + 655_360, w + 322_784, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 332_032, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 332_096, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 336_320, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 336_576, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 340_704, a + 655_360)
-            Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 340_768, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 345_920, a + 655_360, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 655_360, w + 351_072, a + 524_288)
-            Self.bottleneck2_0_expand(a + 524_288, w + 351_136, a + 655_360, threads)
-            Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 355_360, a + 0)
-            Self.bottleneck2_1_proj(a + 0, w + 355_616, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 359_744, a + 655_360)
-            Self.bottleneck2_8_conv(a + 655_360, w + 359_808, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck2_0_prelu1(a + 524_288, w + 369_056, a + 655_360)
-            Self.bottleneck2_0_expand(a + 655_360, w + 369_120, a + 786_432, threads)
-            Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-            Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 373_344, a + 0)
-            Self.bottleneck4_0_proj(a + 0, w + 373_600, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck4_0_conv(a + 524_288, w + 375_664, a + 589_824)
-            Self.bottleneck1_0_expand(a + 589_824, w + 377_984, a + 2_359_296, threads)
-            Self.bottleneck4_0_shortcut_conv(a + 0, w + 379_072, a + 524_288, a + 5_767_168, threads)
-            Self.bottleneck4_0_unpool(a + 524_288, a + 2_097_152, a + 3_407_872)
-            Self.bottleneck1_0_add(a + 2_359_296, a + 3_407_872, a + 0)
-            Self.bottleneck4_0_relu_out(a + 0, a + 1_572_864)
-            Self.bottleneck4_1_proj(a + 1_572_864, w + 387_328, a + 0, threads)
-            Self.bottleneck4_1_conv(a + 0, w + 388_368, a + 262_144, a + 5_767_168, threads)
-            Self.bottleneck4_1_expand(a + 262_144, a + 1_572_864, w + 390_688, a + 2_621_440, threads)
-            Self.bottleneck4_1_proj(a + 2_621_440, w + 391_776, a + 0, threads)
-            Self.bottleneck4_1_conv(a + 0, w + 392_816, a + 262_144, a + 5_767_168, threads)
-            Self.bottleneck4_1_expand(a + 262_144, a + 2_621_440, w + 395_136, a + 1_572_864, threads)
-            Self.bottleneck5_0_proj(a + 1_572_864, w + 396_224, a + 0, threads)
-            Self.bottleneck5_0_conv(a + 0, w + 396_496, a + 65_536)
-            Self.bottleneck5_0_expand(a + 65_536, w + 396_656, a + 2_621_440, threads)
-            Self.bottleneck1_1_proj(a + 1_572_864, w + 396_736, a + 0, threads)
-            Self.bottleneck5_0_unpool(a + 0, a + 1_310_720, a + 262_144)
-            Self.bottleneck5_0_add(a + 2_621_440, a + 262_144, a + 1_310_720)
-            Self.bottleneck5_0_relu_out(a + 1_310_720, a + 0)
-            Self.bottleneck5_1_proj(a + 0, w + 397_776, a + 1_048_576, threads)
-            Self.bottleneck5_1_conv(a + 1_048_576, w + 397_856, a + 1_310_720, a + 5_767_168, threads)
-            Self.bottleneck5_1_expand(a + 1_310_720, a + 0, w + 398_016, a + 1_572_864, threads)
-            Self.fullconv(a + 1_572_864, w + 398_096, a + 2_621_440)
-            (output + n &* Self.outputCount).update(from: a + 2_621_440, count: Self.outputCount)
+            let initial_convOut = a + 0  // 13×256×256
+            Self.initial_conv(x, w + 0, initial_convOut, scratch, threads)
+            let initial_poolOut = a + 851_968  // 3×256×256
+            Self.initial_pool(x, initial_poolOut, threads)
+            let initial_concatOut = a + 0  // 16×256×256
+            let initial_bnOut = a + 1_048_576  // 16×256×256
+            Self.initial_bn(initial_concatOut, w + 448, initial_bnOut)
+            let initial_preluOut = a + 0  // 16×256×256
+            Self.initial_prelu(initial_bnOut, w + 480, initial_preluOut)
+            // bottleneck1_0.proj, + bottleneck1_0.bn1 folded
+            let bottleneck1_0_projOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_0_proj(initial_preluOut, w + 512, bottleneck1_0_projOut, scratch, threads)
+            let bottleneck1_0_prelu1Out = a + 1_310_720  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_0_projOut, w + 1552, bottleneck1_0_prelu1Out)
+            // bottleneck1_0.conv, + bottleneck1_0.bn2 folded
+            let bottleneck1_0_convOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_0_conv(bottleneck1_0_prelu1Out, w + 1584, bottleneck1_0_convOut, scratch, threads)
+            // bottleneck1_0.prelu2 (bottleneck1_0_prelu1's function)
+            let bottleneck1_0_prelu2Out = a + 1_310_720  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_0_convOut, w + 3904, bottleneck1_0_prelu2Out)
+            // bottleneck1_0.expand, + bottleneck1_0.bn3 folded
+            let bottleneck1_0_expandOut = a + 1_572_864  // 64×128×128
+            Self.bottleneck1_0_expand(bottleneck1_0_prelu2Out, w + 3936, bottleneck1_0_expandOut, threads)
+            let bottleneck1_0_poolOut = a + 1_048_576  // 16×128×128
+            let bottleneck1_0_poolIndices = a + 1_310_720  // 16×128×128
+            Self.bottleneck1_0_pool(initial_preluOut, bottleneck1_0_poolOut, bottleneck1_0_poolIndices)
+            let bottleneck1_0_channel_padOut = a + 0  // 64×128×128
+            Self.bottleneck1_0_channel_pad(bottleneck1_0_poolOut, bottleneck1_0_channel_padOut)
+            let bottleneck1_0_addOut = a + 2_621_440  // 64×128×128
+            Self.bottleneck1_0_add(bottleneck1_0_expandOut, bottleneck1_0_channel_padOut, bottleneck1_0_addOut)
+            let bottleneck1_0_prelu_outOut = a + 0  // 64×128×128
+            Self.bottleneck1_0_prelu_out(bottleneck1_0_addOut, w + 5024, bottleneck1_0_prelu_outOut)
+            // bottleneck1_1.proj, + bottleneck1_1.bn1 folded
+            let bottleneck1_1_projOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_1_proj(bottleneck1_0_prelu_outOut, w + 5152, bottleneck1_1_projOut, threads)
+            // bottleneck1_1.prelu1 (bottleneck1_0_prelu1's function)
+            let bottleneck1_1_prelu1Out = a + 1_572_864  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_1_projOut, w + 6192, bottleneck1_1_prelu1Out)
+            // bottleneck1_1.conv, + bottleneck1_1.bn2 folded (bottleneck1_0_conv's function)
+            let bottleneck1_1_convOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_0_conv(bottleneck1_1_prelu1Out, w + 6224, bottleneck1_1_convOut, scratch, threads)
+            // bottleneck1_1.prelu2 (bottleneck1_0_prelu1's function)
+            let bottleneck1_1_prelu2Out = a + 1_572_864  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_1_convOut, w + 8544, bottleneck1_1_prelu2Out)
+            // bottleneck1_1.expand, + bottleneck1_1.bn3 folded (bottleneck1_0_expand's function)
+            let bottleneck1_1_expandOut = a + 1_835_008  // 64×128×128
+            Self.bottleneck1_0_expand(bottleneck1_1_prelu2Out, w + 8576, bottleneck1_1_expandOut, threads)
+            // bottleneck1_1.add (bottleneck1_0_add's function)
+            let bottleneck1_1_addOut = a + 2_883_584  // 64×128×128
+            Self.bottleneck1_0_add(bottleneck1_1_expandOut, bottleneck1_0_prelu_outOut, bottleneck1_1_addOut)
+            // bottleneck1_1.prelu_out (bottleneck1_0_prelu_out's function)
+            let bottleneck1_1_prelu_outOut = a + 0  // 64×128×128
+            Self.bottleneck1_0_prelu_out(bottleneck1_1_addOut, w + 9664, bottleneck1_1_prelu_outOut)
+            // bottleneck1_2.proj, + bottleneck1_2.bn1 folded (bottleneck1_1_proj's function)
+            let bottleneck1_2_projOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_1_proj(bottleneck1_1_prelu_outOut, w + 9792, bottleneck1_2_projOut, threads)
+            // bottleneck1_2.prelu1 (bottleneck1_0_prelu1's function)
+            let bottleneck1_2_prelu1Out = a + 1_572_864  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_2_projOut, w + 10_832, bottleneck1_2_prelu1Out)
+            // bottleneck1_2.conv, + bottleneck1_2.bn2 folded (bottleneck1_0_conv's function)
+            let bottleneck1_2_convOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_0_conv(bottleneck1_2_prelu1Out, w + 10_864, bottleneck1_2_convOut, scratch, threads)
+            // bottleneck1_2.prelu2 (bottleneck1_0_prelu1's function)
+            let bottleneck1_2_prelu2Out = a + 1_572_864  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_2_convOut, w + 13_184, bottleneck1_2_prelu2Out)
+            // bottleneck1_2.expand, + bottleneck1_2.bn3 folded (bottleneck1_0_expand's function)
+            let bottleneck1_2_expandOut = a + 1_835_008  // 64×128×128
+            Self.bottleneck1_0_expand(bottleneck1_2_prelu2Out, w + 13_216, bottleneck1_2_expandOut, threads)
+            // bottleneck1_2.add (bottleneck1_0_add's function)
+            let bottleneck1_2_addOut = a + 2_883_584  // 64×128×128
+            Self.bottleneck1_0_add(bottleneck1_2_expandOut, bottleneck1_1_prelu_outOut, bottleneck1_2_addOut)
+            // bottleneck1_2.prelu_out (bottleneck1_0_prelu_out's function)
+            let bottleneck1_2_prelu_outOut = a + 0  // 64×128×128
+            Self.bottleneck1_0_prelu_out(bottleneck1_2_addOut, w + 14_304, bottleneck1_2_prelu_outOut)
+            // bottleneck1_3.proj, + bottleneck1_3.bn1 folded (bottleneck1_1_proj's function)
+            let bottleneck1_3_projOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_1_proj(bottleneck1_2_prelu_outOut, w + 14_432, bottleneck1_3_projOut, threads)
+            // bottleneck1_3.prelu1 (bottleneck1_0_prelu1's function)
+            let bottleneck1_3_prelu1Out = a + 1_572_864  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_3_projOut, w + 15_472, bottleneck1_3_prelu1Out)
+            // bottleneck1_3.conv, + bottleneck1_3.bn2 folded (bottleneck1_0_conv's function)
+            let bottleneck1_3_convOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_0_conv(bottleneck1_3_prelu1Out, w + 15_504, bottleneck1_3_convOut, scratch, threads)
+            // bottleneck1_3.prelu2 (bottleneck1_0_prelu1's function)
+            let bottleneck1_3_prelu2Out = a + 1_572_864  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_3_convOut, w + 17_824, bottleneck1_3_prelu2Out)
+            // bottleneck1_3.expand, + bottleneck1_3.bn3 folded (bottleneck1_0_expand's function)
+            let bottleneck1_3_expandOut = a + 1_835_008  // 64×128×128
+            Self.bottleneck1_0_expand(bottleneck1_3_prelu2Out, w + 17_856, bottleneck1_3_expandOut, threads)
+            // bottleneck1_3.add (bottleneck1_0_add's function)
+            let bottleneck1_3_addOut = a + 2_883_584  // 64×128×128
+            Self.bottleneck1_0_add(bottleneck1_3_expandOut, bottleneck1_2_prelu_outOut, bottleneck1_3_addOut)
+            // bottleneck1_3.prelu_out (bottleneck1_0_prelu_out's function)
+            let bottleneck1_3_prelu_outOut = a + 0  // 64×128×128
+            Self.bottleneck1_0_prelu_out(bottleneck1_3_addOut, w + 18_944, bottleneck1_3_prelu_outOut)
+            // bottleneck1_4.proj, + bottleneck1_4.bn1 folded (bottleneck1_1_proj's function)
+            let bottleneck1_4_projOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_1_proj(bottleneck1_3_prelu_outOut, w + 19_072, bottleneck1_4_projOut, threads)
+            // bottleneck1_4.prelu1 (bottleneck1_0_prelu1's function)
+            let bottleneck1_4_prelu1Out = a + 1_572_864  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_4_projOut, w + 20_112, bottleneck1_4_prelu1Out)
+            // bottleneck1_4.conv, + bottleneck1_4.bn2 folded (bottleneck1_0_conv's function)
+            let bottleneck1_4_convOut = a + 1_048_576  // 16×128×128
+            Self.bottleneck1_0_conv(bottleneck1_4_prelu1Out, w + 20_144, bottleneck1_4_convOut, scratch, threads)
+            // bottleneck1_4.prelu2 (bottleneck1_0_prelu1's function)
+            let bottleneck1_4_prelu2Out = a + 1_572_864  // 16×128×128
+            Self.bottleneck1_0_prelu1(bottleneck1_4_convOut, w + 22_464, bottleneck1_4_prelu2Out)
+            // bottleneck1_4.expand, + bottleneck1_4.bn3 folded (bottleneck1_0_expand's function)
+            let bottleneck1_4_expandOut = a + 1_835_008  // 64×128×128
+            Self.bottleneck1_0_expand(bottleneck1_4_prelu2Out, w + 22_496, bottleneck1_4_expandOut, threads)
+            // bottleneck1_4.add (bottleneck1_0_add's function)
+            let bottleneck1_4_addOut = a + 2_883_584  // 64×128×128
+            Self.bottleneck1_0_add(bottleneck1_4_expandOut, bottleneck1_3_prelu_outOut, bottleneck1_4_addOut)
+            // bottleneck1_4.prelu_out (bottleneck1_0_prelu_out's function)
+            let bottleneck1_4_prelu_outOut = a + 0  // 64×128×128
+            Self.bottleneck1_0_prelu_out(bottleneck1_4_addOut, w + 23_584, bottleneck1_4_prelu_outOut)
+            // bottleneck2_0.proj, + bottleneck2_0.bn1 folded
+            let bottleneck2_0_projOut = a + 1_048_576  // 32×64×64
+            Self.bottleneck2_0_proj(bottleneck1_4_prelu_outOut, w + 23_712, bottleneck2_0_projOut, scratch, threads)
+            let bottleneck2_0_prelu1Out = a + 1_179_648  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_0_projOut, w + 31_936, bottleneck2_0_prelu1Out)
+            // bottleneck2_0.conv, + bottleneck2_0.bn2 folded
+            let bottleneck2_0_convOut = a + 1_048_576  // 32×64×64
+            Self.bottleneck2_0_conv(bottleneck2_0_prelu1Out, w + 32_000, bottleneck2_0_convOut, scratch, threads)
+            // bottleneck2_0.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_0_prelu2Out = a + 1_179_648  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_0_convOut, w + 48_416, bottleneck2_0_prelu2Out)
+            // bottleneck2_0.expand, + bottleneck2_0.bn3 folded
+            let bottleneck2_0_expandOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_0_prelu2Out, w + 48_480, bottleneck2_0_expandOut, threads)
+            let bottleneck2_0_poolOut = a + 1_048_576  // 64×64×64
+            let bottleneck2_0_poolIndices = a + 2_097_152  // 64×64×64
+            Self.bottleneck2_0_pool(bottleneck1_4_prelu_outOut, bottleneck2_0_poolOut, bottleneck2_0_poolIndices)
+            let bottleneck2_0_channel_padOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_channel_pad(bottleneck2_0_poolOut, bottleneck2_0_channel_padOut)
+            let bottleneck2_0_addOut = a + 524_288  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_0_expandOut, bottleneck2_0_channel_padOut, bottleneck2_0_addOut)
+            let bottleneck2_0_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_0_addOut, w + 52_704, bottleneck2_0_prelu_outOut)
+            // bottleneck2_1.proj, + bottleneck2_1.bn1 folded
+            let bottleneck2_1_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_0_prelu_outOut, w + 52_960, bottleneck2_1_projOut, scratch, threads)
+            // bottleneck2_1.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck2_1_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_1_projOut, w + 57_088, bottleneck2_1_prelu1Out)
+            // bottleneck2_1.conv, + bottleneck2_1.bn2 folded (bottleneck2_0_conv's function)
+            let bottleneck2_1_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_0_conv(bottleneck2_1_prelu1Out, w + 57_152, bottleneck2_1_convOut, scratch, threads)
+            // bottleneck2_1.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_1_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_1_convOut, w + 73_568, bottleneck2_1_prelu2Out)
+            // bottleneck2_1.expand, + bottleneck2_1.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck2_1_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_1_prelu2Out, w + 73_632, bottleneck2_1_expandOut, threads)
+            // bottleneck2_1.add (bottleneck2_0_add's function)
+            let bottleneck2_1_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_1_expandOut, bottleneck2_0_prelu_outOut, bottleneck2_1_addOut)
+            // bottleneck2_1.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck2_1_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_1_addOut, w + 77_856, bottleneck2_1_prelu_outOut)
+            // bottleneck2_2.proj, + bottleneck2_2.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck2_2_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_1_prelu_outOut, w + 78_112, bottleneck2_2_projOut, scratch, threads)
+            // bottleneck2_2.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck2_2_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_2_projOut, w + 82_240, bottleneck2_2_prelu1Out)
+            // bottleneck2_2.conv, + bottleneck2_2.bn2 folded
+            let bottleneck2_2_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_2_conv(bottleneck2_2_prelu1Out, w + 82_304, bottleneck2_2_convOut, scratch, threads)
+            // bottleneck2_2.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_2_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_2_convOut, w + 91_552, bottleneck2_2_prelu2Out)
+            // bottleneck2_2.expand, + bottleneck2_2.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck2_2_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_2_prelu2Out, w + 91_616, bottleneck2_2_expandOut, threads)
+            // bottleneck2_2.add (bottleneck2_0_add's function)
+            let bottleneck2_2_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_2_expandOut, bottleneck2_1_prelu_outOut, bottleneck2_2_addOut)
+            // bottleneck2_2.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck2_2_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_2_addOut, w + 95_840, bottleneck2_2_prelu_outOut)
+            // bottleneck2_3.proj, + bottleneck2_3.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck2_3_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_2_prelu_outOut, w + 96_096, bottleneck2_3_projOut, scratch, threads)
+            // bottleneck2_3.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck2_3_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_3_projOut, w + 100_224, bottleneck2_3_prelu1Out)
+            let bottleneck2_3_conv_conv_1xkOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_3_conv_conv_1xk(bottleneck2_3_prelu1Out, w + 100_288, bottleneck2_3_conv_conv_1xkOut, scratch, threads)
+            // bottleneck2_3.conv.conv_kx1, + bottleneck2_3.bn2 folded
+            let bottleneck2_3_conv_conv_kx1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_3_conv_conv_kx1(bottleneck2_3_conv_conv_1xkOut, w + 105_440, bottleneck2_3_conv_conv_kx1Out, scratch, threads)
+            // bottleneck2_3.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_3_prelu2Out = a + 524_288  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_3_conv_conv_kx1Out, w + 110_592, bottleneck2_3_prelu2Out)
+            // bottleneck2_3.expand, + bottleneck2_3.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck2_3_expandOut = a + 655_360  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_3_prelu2Out, w + 110_656, bottleneck2_3_expandOut, threads)
+            // bottleneck2_3.add (bottleneck2_0_add's function)
+            let bottleneck2_3_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_3_expandOut, bottleneck2_2_prelu_outOut, bottleneck2_3_addOut)
+            // bottleneck2_3.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck2_3_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_3_addOut, w + 114_880, bottleneck2_3_prelu_outOut)
+            // bottleneck2_4.proj, + bottleneck2_4.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck2_4_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_3_prelu_outOut, w + 115_136, bottleneck2_4_projOut, scratch, threads)
+            // bottleneck2_4.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck2_4_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_4_projOut, w + 119_264, bottleneck2_4_prelu1Out)
+            // bottleneck2_4.conv, + bottleneck2_4.bn2 folded
+            let bottleneck2_4_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_4_conv(bottleneck2_4_prelu1Out, w + 119_328, bottleneck2_4_convOut, scratch, threads)
+            // bottleneck2_4.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_4_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_4_convOut, w + 128_576, bottleneck2_4_prelu2Out)
+            // bottleneck2_4.expand, + bottleneck2_4.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck2_4_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_4_prelu2Out, w + 128_640, bottleneck2_4_expandOut, threads)
+            // bottleneck2_4.add (bottleneck2_0_add's function)
+            let bottleneck2_4_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_4_expandOut, bottleneck2_3_prelu_outOut, bottleneck2_4_addOut)
+            // bottleneck2_4.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck2_4_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_4_addOut, w + 132_864, bottleneck2_4_prelu_outOut)
+            // bottleneck2_5.proj, + bottleneck2_5.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck2_5_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_4_prelu_outOut, w + 133_120, bottleneck2_5_projOut, scratch, threads)
+            // bottleneck2_5.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck2_5_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_5_projOut, w + 137_248, bottleneck2_5_prelu1Out)
+            // bottleneck2_5.conv, + bottleneck2_5.bn2 folded (bottleneck2_0_conv's function)
+            let bottleneck2_5_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_0_conv(bottleneck2_5_prelu1Out, w + 137_312, bottleneck2_5_convOut, scratch, threads)
+            // bottleneck2_5.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_5_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_5_convOut, w + 153_728, bottleneck2_5_prelu2Out)
+            // bottleneck2_5.expand, + bottleneck2_5.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck2_5_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_5_prelu2Out, w + 153_792, bottleneck2_5_expandOut, threads)
+            // bottleneck2_5.add (bottleneck2_0_add's function)
+            let bottleneck2_5_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_5_expandOut, bottleneck2_4_prelu_outOut, bottleneck2_5_addOut)
+            // bottleneck2_5.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck2_5_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_5_addOut, w + 158_016, bottleneck2_5_prelu_outOut)
+            // bottleneck2_6.proj, + bottleneck2_6.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck2_6_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_5_prelu_outOut, w + 158_272, bottleneck2_6_projOut, scratch, threads)
+            // bottleneck2_6.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck2_6_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_6_projOut, w + 162_400, bottleneck2_6_prelu1Out)
+            // bottleneck2_6.conv, + bottleneck2_6.bn2 folded
+            let bottleneck2_6_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_6_conv(bottleneck2_6_prelu1Out, w + 162_464, bottleneck2_6_convOut, scratch, threads)
+            // bottleneck2_6.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_6_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_6_convOut, w + 171_712, bottleneck2_6_prelu2Out)
+            // bottleneck2_6.expand, + bottleneck2_6.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck2_6_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_6_prelu2Out, w + 171_776, bottleneck2_6_expandOut, threads)
+            // bottleneck2_6.add (bottleneck2_0_add's function)
+            let bottleneck2_6_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_6_expandOut, bottleneck2_5_prelu_outOut, bottleneck2_6_addOut)
+            // bottleneck2_6.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck2_6_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_6_addOut, w + 176_000, bottleneck2_6_prelu_outOut)
+            // bottleneck2_7.proj, + bottleneck2_7.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck2_7_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_6_prelu_outOut, w + 176_256, bottleneck2_7_projOut, scratch, threads)
+            // bottleneck2_7.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck2_7_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_7_projOut, w + 180_384, bottleneck2_7_prelu1Out)
+            // bottleneck2_7.conv.conv_1xk (bottleneck2_3_conv_conv_1xk's function)
+            let bottleneck2_7_conv_conv_1xkOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_3_conv_conv_1xk(bottleneck2_7_prelu1Out, w + 180_448, bottleneck2_7_conv_conv_1xkOut, scratch, threads)
+            // bottleneck2_7.conv.conv_kx1, + bottleneck2_7.bn2 folded (bottleneck2_3_conv_conv_kx1's function)
+            let bottleneck2_7_conv_conv_kx1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_3_conv_conv_kx1(bottleneck2_7_conv_conv_1xkOut, w + 185_600, bottleneck2_7_conv_conv_kx1Out, scratch, threads)
+            // bottleneck2_7.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_7_prelu2Out = a + 524_288  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_7_conv_conv_kx1Out, w + 190_752, bottleneck2_7_prelu2Out)
+            // bottleneck2_7.expand, + bottleneck2_7.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck2_7_expandOut = a + 655_360  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_7_prelu2Out, w + 190_816, bottleneck2_7_expandOut, threads)
+            // bottleneck2_7.add (bottleneck2_0_add's function)
+            let bottleneck2_7_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_7_expandOut, bottleneck2_6_prelu_outOut, bottleneck2_7_addOut)
+            // bottleneck2_7.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck2_7_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_7_addOut, w + 195_040, bottleneck2_7_prelu_outOut)
+            // bottleneck2_8.proj, + bottleneck2_8.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck2_8_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_7_prelu_outOut, w + 195_296, bottleneck2_8_projOut, scratch, threads)
+            // bottleneck2_8.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck2_8_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_8_projOut, w + 199_424, bottleneck2_8_prelu1Out)
+            // bottleneck2_8.conv, + bottleneck2_8.bn2 folded
+            let bottleneck2_8_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_8_conv(bottleneck2_8_prelu1Out, w + 199_488, bottleneck2_8_convOut, scratch, threads)
+            // bottleneck2_8.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck2_8_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck2_8_convOut, w + 208_736, bottleneck2_8_prelu2Out)
+            // bottleneck2_8.expand, + bottleneck2_8.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck2_8_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck2_8_prelu2Out, w + 208_800, bottleneck2_8_expandOut, threads)
+            // bottleneck2_8.add (bottleneck2_0_add's function)
+            let bottleneck2_8_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck2_8_expandOut, bottleneck2_7_prelu_outOut, bottleneck2_8_addOut)
+            // bottleneck2_8.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck2_8_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck2_8_addOut, w + 213_024, bottleneck2_8_prelu_outOut)
+            // bottleneck3_1.proj, + bottleneck3_1.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck3_1_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck2_8_prelu_outOut, w + 213_280, bottleneck3_1_projOut, scratch, threads)
+            // bottleneck3_1.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck3_1_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_1_projOut, w + 217_408, bottleneck3_1_prelu1Out)
+            // bottleneck3_1.conv, + bottleneck3_1.bn2 folded (bottleneck2_0_conv's function)
+            let bottleneck3_1_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_0_conv(bottleneck3_1_prelu1Out, w + 217_472, bottleneck3_1_convOut, scratch, threads)
+            // bottleneck3_1.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck3_1_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_1_convOut, w + 233_888, bottleneck3_1_prelu2Out)
+            // bottleneck3_1.expand, + bottleneck3_1.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck3_1_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck3_1_prelu2Out, w + 233_952, bottleneck3_1_expandOut, threads)
+            // bottleneck3_1.add (bottleneck2_0_add's function)
+            let bottleneck3_1_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck3_1_expandOut, bottleneck2_8_prelu_outOut, bottleneck3_1_addOut)
+            // bottleneck3_1.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck3_1_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck3_1_addOut, w + 238_176, bottleneck3_1_prelu_outOut)
+            // bottleneck3_2.proj, + bottleneck3_2.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck3_2_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck3_1_prelu_outOut, w + 238_432, bottleneck3_2_projOut, scratch, threads)
+            // bottleneck3_2.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck3_2_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_2_projOut, w + 242_560, bottleneck3_2_prelu1Out)
+            // bottleneck3_2.conv, + bottleneck3_2.bn2 folded (bottleneck2_2_conv's function)
+            let bottleneck3_2_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_2_conv(bottleneck3_2_prelu1Out, w + 242_624, bottleneck3_2_convOut, scratch, threads)
+            // bottleneck3_2.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck3_2_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_2_convOut, w + 251_872, bottleneck3_2_prelu2Out)
+            // bottleneck3_2.expand, + bottleneck3_2.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck3_2_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck3_2_prelu2Out, w + 251_936, bottleneck3_2_expandOut, threads)
+            // bottleneck3_2.add (bottleneck2_0_add's function)
+            let bottleneck3_2_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck3_2_expandOut, bottleneck3_1_prelu_outOut, bottleneck3_2_addOut)
+            // bottleneck3_2.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck3_2_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck3_2_addOut, w + 256_160, bottleneck3_2_prelu_outOut)
+            // bottleneck3_3.proj, + bottleneck3_3.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck3_3_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck3_2_prelu_outOut, w + 256_416, bottleneck3_3_projOut, scratch, threads)
+            // bottleneck3_3.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck3_3_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_3_projOut, w + 260_544, bottleneck3_3_prelu1Out)
+            // bottleneck3_3.conv.conv_1xk (bottleneck2_3_conv_conv_1xk's function)
+            let bottleneck3_3_conv_conv_1xkOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_3_conv_conv_1xk(bottleneck3_3_prelu1Out, w + 260_608, bottleneck3_3_conv_conv_1xkOut, scratch, threads)
+            // bottleneck3_3.conv.conv_kx1, + bottleneck3_3.bn2 folded (bottleneck2_3_conv_conv_kx1's function)
+            let bottleneck3_3_conv_conv_kx1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_3_conv_conv_kx1(bottleneck3_3_conv_conv_1xkOut, w + 265_760, bottleneck3_3_conv_conv_kx1Out, scratch, threads)
+            // bottleneck3_3.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck3_3_prelu2Out = a + 524_288  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_3_conv_conv_kx1Out, w + 270_912, bottleneck3_3_prelu2Out)
+            // bottleneck3_3.expand, + bottleneck3_3.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck3_3_expandOut = a + 655_360  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck3_3_prelu2Out, w + 270_976, bottleneck3_3_expandOut, threads)
+            // bottleneck3_3.add (bottleneck2_0_add's function)
+            let bottleneck3_3_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck3_3_expandOut, bottleneck3_2_prelu_outOut, bottleneck3_3_addOut)
+            // bottleneck3_3.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck3_3_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck3_3_addOut, w + 275_200, bottleneck3_3_prelu_outOut)
+            // bottleneck3_4.proj, + bottleneck3_4.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck3_4_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck3_3_prelu_outOut, w + 275_456, bottleneck3_4_projOut, scratch, threads)
+            // bottleneck3_4.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck3_4_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_4_projOut, w + 279_584, bottleneck3_4_prelu1Out)
+            // bottleneck3_4.conv, + bottleneck3_4.bn2 folded (bottleneck2_4_conv's function)
+            let bottleneck3_4_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_4_conv(bottleneck3_4_prelu1Out, w + 279_648, bottleneck3_4_convOut, scratch, threads)
+            // bottleneck3_4.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck3_4_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_4_convOut, w + 288_896, bottleneck3_4_prelu2Out)
+            // bottleneck3_4.expand, + bottleneck3_4.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck3_4_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck3_4_prelu2Out, w + 288_960, bottleneck3_4_expandOut, threads)
+            // bottleneck3_4.add (bottleneck2_0_add's function)
+            let bottleneck3_4_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck3_4_expandOut, bottleneck3_3_prelu_outOut, bottleneck3_4_addOut)
+            // bottleneck3_4.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck3_4_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck3_4_addOut, w + 293_184, bottleneck3_4_prelu_outOut)
+            // bottleneck3_5.proj, + bottleneck3_5.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck3_5_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck3_4_prelu_outOut, w + 293_440, bottleneck3_5_projOut, scratch, threads)
+            // bottleneck3_5.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck3_5_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_5_projOut, w + 297_568, bottleneck3_5_prelu1Out)
+            // bottleneck3_5.conv, + bottleneck3_5.bn2 folded (bottleneck2_0_conv's function)
+            let bottleneck3_5_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_0_conv(bottleneck3_5_prelu1Out, w + 297_632, bottleneck3_5_convOut, scratch, threads)
+            // bottleneck3_5.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck3_5_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_5_convOut, w + 314_048, bottleneck3_5_prelu2Out)
+            // bottleneck3_5.expand, + bottleneck3_5.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck3_5_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck3_5_prelu2Out, w + 314_112, bottleneck3_5_expandOut, threads)
+            // bottleneck3_5.add (bottleneck2_0_add's function)
+            let bottleneck3_5_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck3_5_expandOut, bottleneck3_4_prelu_outOut, bottleneck3_5_addOut)
+            // bottleneck3_5.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck3_5_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck3_5_addOut, w + 318_336, bottleneck3_5_prelu_outOut)
+            // bottleneck3_6.proj, + bottleneck3_6.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck3_6_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck3_5_prelu_outOut, w + 318_592, bottleneck3_6_projOut, scratch, threads)
+            // bottleneck3_6.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck3_6_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_6_projOut, w + 322_720, bottleneck3_6_prelu1Out)
+            // bottleneck3_6.conv, + bottleneck3_6.bn2 folded (bottleneck2_6_conv's function)
+            let bottleneck3_6_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_6_conv(bottleneck3_6_prelu1Out, w + 322_784, bottleneck3_6_convOut, scratch, threads)
+            // bottleneck3_6.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck3_6_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_6_convOut, w + 332_032, bottleneck3_6_prelu2Out)
+            // bottleneck3_6.expand, + bottleneck3_6.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck3_6_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck3_6_prelu2Out, w + 332_096, bottleneck3_6_expandOut, threads)
+            // bottleneck3_6.add (bottleneck2_0_add's function)
+            let bottleneck3_6_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck3_6_expandOut, bottleneck3_5_prelu_outOut, bottleneck3_6_addOut)
+            // bottleneck3_6.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck3_6_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck3_6_addOut, w + 336_320, bottleneck3_6_prelu_outOut)
+            // bottleneck3_7.proj, + bottleneck3_7.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck3_7_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck3_6_prelu_outOut, w + 336_576, bottleneck3_7_projOut, scratch, threads)
+            // bottleneck3_7.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck3_7_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_7_projOut, w + 340_704, bottleneck3_7_prelu1Out)
+            // bottleneck3_7.conv.conv_1xk (bottleneck2_3_conv_conv_1xk's function)
+            let bottleneck3_7_conv_conv_1xkOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_3_conv_conv_1xk(bottleneck3_7_prelu1Out, w + 340_768, bottleneck3_7_conv_conv_1xkOut, scratch, threads)
+            // bottleneck3_7.conv.conv_kx1, + bottleneck3_7.bn2 folded (bottleneck2_3_conv_conv_kx1's function)
+            let bottleneck3_7_conv_conv_kx1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_3_conv_conv_kx1(bottleneck3_7_conv_conv_1xkOut, w + 345_920, bottleneck3_7_conv_conv_kx1Out, scratch, threads)
+            // bottleneck3_7.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck3_7_prelu2Out = a + 524_288  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_7_conv_conv_kx1Out, w + 351_072, bottleneck3_7_prelu2Out)
+            // bottleneck3_7.expand, + bottleneck3_7.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck3_7_expandOut = a + 655_360  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck3_7_prelu2Out, w + 351_136, bottleneck3_7_expandOut, threads)
+            // bottleneck3_7.add (bottleneck2_0_add's function)
+            let bottleneck3_7_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck3_7_expandOut, bottleneck3_6_prelu_outOut, bottleneck3_7_addOut)
+            // bottleneck3_7.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck3_7_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck3_7_addOut, w + 355_360, bottleneck3_7_prelu_outOut)
+            // bottleneck3_8.proj, + bottleneck3_8.bn1 folded (bottleneck2_1_proj's function)
+            let bottleneck3_8_projOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_1_proj(bottleneck3_7_prelu_outOut, w + 355_616, bottleneck3_8_projOut, scratch, threads)
+            // bottleneck3_8.prelu1 (bottleneck2_0_prelu1's function)
+            let bottleneck3_8_prelu1Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_8_projOut, w + 359_744, bottleneck3_8_prelu1Out)
+            // bottleneck3_8.conv, + bottleneck3_8.bn2 folded (bottleneck2_8_conv's function)
+            let bottleneck3_8_convOut = a + 524_288  // 32×64×64
+            Self.bottleneck2_8_conv(bottleneck3_8_prelu1Out, w + 359_808, bottleneck3_8_convOut, scratch, threads)
+            // bottleneck3_8.prelu2 (bottleneck2_0_prelu1's function)
+            let bottleneck3_8_prelu2Out = a + 655_360  // 32×64×64
+            Self.bottleneck2_0_prelu1(bottleneck3_8_convOut, w + 369_056, bottleneck3_8_prelu2Out)
+            // bottleneck3_8.expand, + bottleneck3_8.bn3 folded (bottleneck2_0_expand's function)
+            let bottleneck3_8_expandOut = a + 786_432  // 128×64×64
+            Self.bottleneck2_0_expand(bottleneck3_8_prelu2Out, w + 369_120, bottleneck3_8_expandOut, threads)
+            // bottleneck3_8.add (bottleneck2_0_add's function)
+            let bottleneck3_8_addOut = a + 1_572_864  // 128×64×64
+            Self.bottleneck2_0_add(bottleneck3_8_expandOut, bottleneck3_7_prelu_outOut, bottleneck3_8_addOut)
+            // bottleneck3_8.prelu_out (bottleneck2_0_prelu_out's function)
+            let bottleneck3_8_prelu_outOut = a + 0  // 128×64×64
+            Self.bottleneck2_0_prelu_out(bottleneck3_8_addOut, w + 373_344, bottleneck3_8_prelu_outOut)
+            // bottleneck4_0.proj, + bottleneck4_0.bn1 folded, + bottleneck4_0.relu1 fused
+            let bottleneck4_0_projOut = a + 524_288  // 16×64×64
+            Self.bottleneck4_0_proj(bottleneck3_8_prelu_outOut, w + 373_600, bottleneck4_0_projOut, scratch, threads)
+            // bottleneck4_0.conv, + bottleneck4_0.bn2 folded, + bottleneck4_0.relu2 fused
+            let bottleneck4_0_convOut = a + 589_824  // 16×128×128
+            Self.bottleneck4_0_conv(bottleneck4_0_projOut, w + 375_664, bottleneck4_0_convOut)
+            // bottleneck4_0.expand, + bottleneck4_0.bn3 folded (bottleneck1_0_expand's function)
+            let bottleneck4_0_expandOut = a + 2_359_296  // 64×128×128
+            Self.bottleneck1_0_expand(bottleneck4_0_convOut, w + 377_984, bottleneck4_0_expandOut, threads)
+            // bottleneck4_0.shortcut_conv, + bottleneck4_0.shortcut_bn folded
+            let bottleneck4_0_shortcut_convOut = a + 524_288  // 64×64×64
+            Self.bottleneck4_0_shortcut_conv(bottleneck3_8_prelu_outOut, w + 379_072, bottleneck4_0_shortcut_convOut, scratch, threads)
+            let bottleneck4_0_unpoolOut = a + 3_407_872  // 64×128×128
+            Self.bottleneck4_0_unpool(bottleneck4_0_shortcut_convOut, bottleneck2_0_poolIndices, bottleneck4_0_unpoolOut)
+            // bottleneck4_0.add (bottleneck1_0_add's function)
+            let bottleneck4_0_addOut = a + 0  // 64×128×128
+            Self.bottleneck1_0_add(bottleneck4_0_expandOut, bottleneck4_0_unpoolOut, bottleneck4_0_addOut)
+            let bottleneck4_0_relu_outOut = a + 1_572_864  // 64×128×128
+            Self.bottleneck4_0_relu_out(bottleneck4_0_addOut, bottleneck4_0_relu_outOut)
+            // bottleneck4_1.proj, + bottleneck4_1.bn1 folded, + bottleneck4_1.relu1 fused
+            let bottleneck4_1_projOut = a + 0  // 16×128×128
+            Self.bottleneck4_1_proj(bottleneck4_0_relu_outOut, w + 387_328, bottleneck4_1_projOut, threads)
+            // bottleneck4_1.conv, + bottleneck4_1.bn2 folded, + bottleneck4_1.relu2 fused
+            let bottleneck4_1_convOut = a + 262_144  // 16×128×128
+            Self.bottleneck4_1_conv(bottleneck4_1_projOut, w + 388_368, bottleneck4_1_convOut, scratch, threads)
+            // bottleneck4_1.expand, + bottleneck4_1.bn3 folded, + bottleneck4_1.add fused, + bottleneck4_1.relu_out fused
+            let bottleneck4_1_expandOut = a + 2_621_440  // 64×128×128
+            Self.bottleneck4_1_expand(bottleneck4_1_convOut, bottleneck4_0_relu_outOut, w + 390_688, bottleneck4_1_expandOut, threads)
+            // bottleneck4_2.proj, + bottleneck4_2.bn1 folded, + bottleneck4_2.relu1 fused (bottleneck4_1_proj's function)
+            let bottleneck4_2_projOut = a + 0  // 16×128×128
+            Self.bottleneck4_1_proj(bottleneck4_1_expandOut, w + 391_776, bottleneck4_2_projOut, threads)
+            // bottleneck4_2.conv, + bottleneck4_2.bn2 folded, + bottleneck4_2.relu2 fused (bottleneck4_1_conv's function)
+            let bottleneck4_2_convOut = a + 262_144  // 16×128×128
+            Self.bottleneck4_1_conv(bottleneck4_2_projOut, w + 392_816, bottleneck4_2_convOut, scratch, threads)
+            // bottleneck4_2.expand, + bottleneck4_2.bn3 folded, + bottleneck4_2.add fused, + bottleneck4_2.relu_out fused (bottleneck4_1_expand's function)
+            let bottleneck4_2_expandOut = a + 1_572_864  // 64×128×128
+            Self.bottleneck4_1_expand(bottleneck4_2_convOut, bottleneck4_1_expandOut, w + 395_136, bottleneck4_2_expandOut, threads)
+            // bottleneck5_0.proj, + bottleneck5_0.bn1 folded, + bottleneck5_0.relu1 fused
+            let bottleneck5_0_projOut = a + 0  // 4×128×128
+            Self.bottleneck5_0_proj(bottleneck4_2_expandOut, w + 396_224, bottleneck5_0_projOut, threads)
+            // bottleneck5_0.conv, + bottleneck5_0.bn2 folded, + bottleneck5_0.relu2 fused
+            let bottleneck5_0_convOut = a + 65_536  // 4×256×256
+            Self.bottleneck5_0_conv(bottleneck5_0_projOut, w + 396_496, bottleneck5_0_convOut)
+            // bottleneck5_0.expand, + bottleneck5_0.bn3 folded
+            let bottleneck5_0_expandOut = a + 2_621_440  // 16×256×256
+            Self.bottleneck5_0_expand(bottleneck5_0_convOut, w + 396_656, bottleneck5_0_expandOut, threads)
+            // bottleneck5_0.shortcut_conv, + bottleneck5_0.shortcut_bn folded (bottleneck1_1_proj's function)
+            let bottleneck5_0_shortcut_convOut = a + 0  // 16×128×128
+            Self.bottleneck1_1_proj(bottleneck4_2_expandOut, w + 396_736, bottleneck5_0_shortcut_convOut, threads)
+            let bottleneck5_0_unpoolOut = a + 262_144  // 16×256×256
+            Self.bottleneck5_0_unpool(bottleneck5_0_shortcut_convOut, bottleneck1_0_poolIndices, bottleneck5_0_unpoolOut)
+            let bottleneck5_0_addOut = a + 1_310_720  // 16×256×256
+            Self.bottleneck5_0_add(bottleneck5_0_expandOut, bottleneck5_0_unpoolOut, bottleneck5_0_addOut)
+            let bottleneck5_0_relu_outOut = a + 0  // 16×256×256
+            Self.bottleneck5_0_relu_out(bottleneck5_0_addOut, bottleneck5_0_relu_outOut)
+            // bottleneck5_1.proj, + bottleneck5_1.bn1 folded, + bottleneck5_1.relu1 fused
+            let bottleneck5_1_projOut = a + 1_048_576  // 4×256×256
+            Self.bottleneck5_1_proj(bottleneck5_0_relu_outOut, w + 397_776, bottleneck5_1_projOut, threads)
+            // bottleneck5_1.conv, + bottleneck5_1.bn2 folded, + bottleneck5_1.relu2 fused
+            let bottleneck5_1_convOut = a + 1_310_720  // 4×256×256
+            Self.bottleneck5_1_conv(bottleneck5_1_projOut, w + 397_856, bottleneck5_1_convOut, scratch, threads)
+            // bottleneck5_1.expand, + bottleneck5_1.bn3 folded, + bottleneck5_1.add fused, + bottleneck5_1.relu_out fused
+            let bottleneck5_1_expandOut = a + 1_572_864  // 16×256×256
+            Self.bottleneck5_1_expand(bottleneck5_1_convOut, bottleneck5_0_relu_outOut, w + 398_016, bottleneck5_1_expandOut, threads)
+            let fullconvOut = a + 2_621_440  // 12×512×512
+            Self.fullconv(bottleneck5_1_expandOut, w + 398_096, fullconvOut)
+            (output + n &* Self.outputCount).update(from: fullconvOut, count: Self.outputCount)
         }
     }
 }
@@ -1467,87 +1832,87 @@ extension EnetCamvid12 {
         // the last tile reads up to 24 floats past the last plane, into lanes it drops
         (scratch + 792_588).update(repeating: 0, count: 24)
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_791, by: 5448) {
-        for block in blocks {
-            let firstFilter: Int = (block / 4) &* 13 &+ (block % 4) &* 4
-            let filters: Int = min(4, (block / 4) &* 13 &+ 13 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 3
-            let kernelOffset: Int = block &* 108
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 432 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 5448, 65_791), by: 24) {
-                var a0_0 = SIMD8<Float>(repeating: bias[0])
-                var a0_1 = SIMD8<Float>(repeating: bias[0])
-                var a0_2 = SIMD8<Float>(repeating: bias[0])
-                var a1_0 = SIMD8<Float>(repeating: bias[1])
-                var a1_1 = SIMD8<Float>(repeating: bias[1])
-                var a1_2 = SIMD8<Float>(repeating: bias[1])
-                var a2_0 = SIMD8<Float>(repeating: bias[2])
-                var a2_1 = SIMD8<Float>(repeating: bias[2])
-                var a2_2 = SIMD8<Float>(repeating: bias[2])
-                var a3_0 = SIMD8<Float>(repeating: bias[3])
-                var a3_1 = SIMD8<Float>(repeating: bias[3])
-                var a3_2 = SIMD8<Float>(repeating: bias[3])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 264_196 &+ p &+ (i & 1) &* 132_098 &+ (i >> 1) &* 257
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 12
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 66_049 &+ (j >> 1)
-                        for ic in 0..<3 {
-                            let source = scratch + (columnOffset &+ ic &* 264_196)
-                            let v0 = Self.load8(source + 0)
-                            let v1 = Self.load8(source + 8)
-                            let v2 = Self.load8(source + 16)
-                            let k = kernel + (tapOffset &+ ic &* 4)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a0_2, k[0], v2)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a1_2, k[1], v2)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a2_2, k[2], v2)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a3_2, k[3], v2)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a1_0
-                tile[8] = a1_1
-                tile[10] = a1_2
-                tile[12] = a2_0
-                tile[14] = a2_1
-                tile[16] = a2_2
-                tile[18] = a3_0
-                tile[20] = a3_1
-                tile[22] = a3_2
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 65_536
-                    for t in 0..<3 {
-                        let q: Int = p &+ t &* 8
-                        let row: Int = q / 257
-                        let column: Int = q &- row &* 257
-                        let v = tile[(r &* 3 &+ t) &* 2]
-                        if column &+ 8 <= 256 && q &+ 8 <= 65_791 {
-                            let index: Int = filterOffset &+ row &* 256 &+ column
-                            Self.store(v, to: y + index)
-                        }
-                        else {
-                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 256, columns: 257, end: 65_791)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 65_791, by: 5448) {
+                    for block in blocks {
+                        let firstFilter: Int = (block / 4) &* 13 &+ (block % 4) &* 4
+                        let filters: Int = min(4, (block / 4) &* 13 &+ 13 &- firstFilter)
+                        let firstChannel: Int = (block / 4) &* 3
+                        let kernelOffset: Int = block &* 108
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 432 &+ firstFilter
+                        let bias = w + biasOffset
+                        for p in stride(from: band, to: min(band &+ 5448, 65_791), by: 24) {
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for i in 0..<3 {
+                                let rowOffset: Int = firstChannel &* 264_196 &+ p &+ (i & 1) &* 132_098 &+ (i >> 1) &* 257
+                                for j in 0..<3 {
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 12
+                                    let columnOffset: Int = rowOffset &+ (j & 1) &* 66_049 &+ (j >> 1)
+                                    for ic in 0..<3 {
+                                        let source = scratch + (columnOffset &+ ic &* 264_196)
+                                        let v0 = Self.load8(source + 0)
+                                        let v1 = Self.load8(source + 8)
+                                        let v2 = Self.load8(source + 16)
+                                        let k = kernel + (tapOffset &+ ic &* 4)
+                                        Self.multiplyAdd(&a0_0, k[0], v0)
+                                        Self.multiplyAdd(&a0_1, k[0], v1)
+                                        Self.multiplyAdd(&a0_2, k[0], v2)
+                                        Self.multiplyAdd(&a1_0, k[1], v0)
+                                        Self.multiplyAdd(&a1_1, k[1], v1)
+                                        Self.multiplyAdd(&a1_2, k[1], v2)
+                                        Self.multiplyAdd(&a2_0, k[2], v0)
+                                        Self.multiplyAdd(&a2_1, k[2], v1)
+                                        Self.multiplyAdd(&a2_2, k[2], v2)
+                                        Self.multiplyAdd(&a3_0, k[3], v0)
+                                        Self.multiplyAdd(&a3_1, k[3], v1)
+                                        Self.multiplyAdd(&a3_2, k[3], v2)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                let filterOffset: Int = (firstFilter &+ r) &* 65_536
+                                for t in 0..<3 {
+                                    let q: Int = p &+ t &* 8
+                                    let row: Int = q / 257
+                                    let column: Int = q &- row &* 257
+                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    if column &+ 8 <= 256 && q &+ 8 <= 65_791 {
+                                        let index: Int = filterOffset &+ row &* 256 &+ column
+                                        Self.store(v, to: y + index)
+                                    }
+                                    else {
+                                        Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 256, columns: 257, end: 65_791)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1557,31 +1922,31 @@ extension EnetCamvid12 {
     static func initial_pool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×512×512   y: 3×256×256
         Self.parallel(3, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 513) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 513)
-        for c in channels {
-            let plane = x + c &* 262_144
-            for oh in 0..<256 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 512, by: 16) {
-                    let count = min(16, 512 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 512 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 513) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 513)
+                for c in channels {
+                    let plane = x + c &* 262_144
+                    for oh in 0..<256 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 512, by: 16) {
+                            let count = min(16, 512 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 512 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 256, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 256 &+ oh) &* 256 &+ ow), count: min(16, 256 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 256, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 256 &+ oh) &* 256 &+ ow), count: min(16, 256 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -1623,91 +1988,91 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 257, columns: 256, into: scratch, threads: threads)
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 2731, by: 64) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1024 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 64, 2731) {
-                let first: Int = min(group &* 6, 16378)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 128) &* 512 &+ (q0 % 128) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 128) &* 512 &+ (q1 % 128) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 128) &* 512 &+ (q2 % 128) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 128) &* 512 &+ (q3 % 128) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 128) &* 512 &+ (q4 % 128) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 128) &* 512 &+ (q5 % 128) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<2 {
-                    for j in 0..<2 {
-                        let tapBase = scratch + (i &* 256 &+ j)
-                        let tapKernel = kernel + (i &* 512 &+ j &* 256)
-                        for ic in 0..<16 {
-                            let tap = tapBase + ic &* 65_792
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 2731, by: 64) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 1024
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1024 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 64, 2731) {
+                            let first: Int = min(group &* 6, 16378)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 128) &* 512 &+ (q0 % 128) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 128) &* 512 &+ (q1 % 128) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 128) &* 512 &+ (q2 % 128) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 128) &* 512 &+ (q3 % 128) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 128) &* 512 &+ (q4 % 128) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 128) &* 512 &+ (q5 % 128) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<2 {
+                                for j in 0..<2 {
+                                    let tapBase = scratch + (i &* 256 &+ j)
+                                    let tapKernel = kernel + (i &* 512 &+ j &* 256)
+                                    for ic in 0..<16 {
+                                        let tap = tapBase + ic &* 65_792
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1736,91 +2101,91 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch, threads: threads)
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 2731, by: 277) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2304 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 277, 2731) {
-                let first: Int = min(group &* 6, 16378)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 128) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 128) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 128) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 128) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 128) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 128) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 130 &+ j)
-                        let tapKernel = kernel + (i &* 768 &+ j &* 256)
-                        for ic in 0..<16 {
-                            let tap = tapBase + ic &* 16_900
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 2731, by: 277) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2304
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 2304 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 277, 2731) {
+                            let first: Int = min(group &* 6, 16378)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 128) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 128) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 128) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 128) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 128) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 128) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 130 &+ j)
+                                    let tapKernel = kernel + (i &* 768 &+ j &* 256)
+                                    for ic in 0..<16 {
+                                        let tap = tapBase + ic &* 16_900
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1833,71 +2198,71 @@ extension EnetCamvid12 {
         // weight: (16 blocks, 16, 4)   bias: w[1024..<1088]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 1008) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 64
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 1024 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
-                    let p: Int = min(start, 16_360)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<16 {
-                        let source = x + (ic &* 16_384 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 16_384 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                            Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 16_384, by: 1008) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 64 &- firstFilter)
+                        let kernelOffset: Int = block &* 64
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1024 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
+                            let p: Int = min(start, 16_360)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<16 {
+                                let source = x + (ic &* 16_384 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 16_384 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -1977,71 +2342,71 @@ extension EnetCamvid12 {
         // weight: (4 blocks, 64, 4)   bias: w[1024..<1040]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 16 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 1024 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
-                    let p: Int = min(start, 16_360)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 16_384 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 16_384 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                            Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 16_384, by: 240) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 16 &- firstFilter)
+                        let kernelOffset: Int = block &* 256
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1024 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
+                            let p: Int = min(start, 16_360)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<64 {
+                                let source = x + (ic &* 16_384 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 16_384 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2054,91 +2419,91 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 129, columns: 128, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 10) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 10, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 64) &* 256 &+ (q0 % 64) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 256 &+ (q1 % 64) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 256 &+ (q2 % 64) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 256 &+ (q3 % 64) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 256 &+ (q4 % 64) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 256 &+ (q5 % 64) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<2 {
-                    for j in 0..<2 {
-                        let tapBase = scratch + (i &* 128 &+ j)
-                        let tapKernel = kernel + (i &* 2048 &+ j &* 1024)
-                        for ic in 0..<64 {
-                            let tap = tapBase + ic &* 16_512
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 10) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 8192 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 10, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 64) &* 256 &+ (q0 % 64) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 64) &* 256 &+ (q1 % 64) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 64) &* 256 &+ (q2 % 64) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 64) &* 256 &+ (q3 % 64) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 64) &* 256 &+ (q4 % 64) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 64) &* 256 &+ (q5 % 64) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<2 {
+                                for j in 0..<2 {
+                                    let tapBase = scratch + (i &* 128 &+ j)
+                                    let tapKernel = kernel + (i &* 2048 &+ j &* 1024)
+                                    for ic in 0..<64 {
+                                        let tap = tapBase + ic &* 16_512
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2173,185 +2538,185 @@ extension EnetCamvid12 {
             let tiles: Int = bandRows &* 32
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(32, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 4356 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 1040 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 33_280)
-                        Self.store(t0_2 - t0_1, to: column + 66_560)
-                        Self.store(t0_1 - t0_3, to: column + 99_840)
-                        Self.store(t1_0 - t1_2, to: column + 133_120)
-                        Self.store(t1_1 + t1_2, to: column + 166_400)
-                        Self.store(t1_2 - t1_1, to: column + 199_680)
-                        Self.store(t1_1 - t1_3, to: column + 232_960)
-                        Self.store(t2_0 - t2_2, to: column + 266_240)
-                        Self.store(t2_1 + t2_2, to: column + 299_520)
-                        Self.store(t2_2 - t2_1, to: column + 332_800)
-                        Self.store(t2_1 - t2_3, to: column + 366_080)
-                        Self.store(t3_0 - t3_2, to: column + 399_360)
-                        Self.store(t3_1 + t3_2, to: column + 432_640)
-                        Self.store(t3_2 - t3_1, to: column + 465_920)
-                        Self.store(t3_1 - t3_3, to: column + 499_200)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 4356 &+ (firstRow &+ r) &* 132
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 1040 &+ r &* 32
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 32, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 66)
+                            let b1 = Self.load16(corner + 68)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 132)
+                            let b2 = Self.load16(corner + 134)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 198)
+                            let b3 = Self.load16(corner + 200)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 33_280)
+                            Self.store(t0_2 - t0_1, to: column + 66_560)
+                            Self.store(t0_1 - t0_3, to: column + 99_840)
+                            Self.store(t1_0 - t1_2, to: column + 133_120)
+                            Self.store(t1_1 + t1_2, to: column + 166_400)
+                            Self.store(t1_2 - t1_1, to: column + 199_680)
+                            Self.store(t1_1 - t1_3, to: column + 232_960)
+                            Self.store(t2_0 - t2_2, to: column + 266_240)
+                            Self.store(t2_1 + t2_2, to: column + 299_520)
+                            Self.store(t2_2 - t2_1, to: column + 332_800)
+                            Self.store(t2_1 - t2_3, to: column + 366_080)
+                            Self.store(t3_0 - t3_2, to: column + 399_360)
+                            Self.store(t3_1 + t3_2, to: column + 432_640)
+                            Self.store(t3_2 - t3_1, to: column + 465_920)
+                            Self.store(t3_1 - t3_3, to: column + 499_200)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(2, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 33_280
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 2 &+ block) &* 512
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 32 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<32 {
-                            let tap = source + ic &* 1040
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 33_280
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 512
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 32 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<32 {
+                                let tap = source + ic &* 1040
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 512
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 512
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 512
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 512
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 512
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 512
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 512
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 512
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 512
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 512
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 512
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 512
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(4, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (16_384 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 512 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 32)
-                    let m0_2 = Self.load8(m + 64)
-                    let m0_3 = Self.load8(m + 96)
-                    let m1_0 = Self.load8(m + 128)
-                    let m1_1 = Self.load8(m + 160)
-                    let m1_2 = Self.load8(m + 192)
-                    let m1_3 = Self.load8(m + 224)
-                    let m2_0 = Self.load8(m + 256)
-                    let m2_1 = Self.load8(m + 288)
-                    let m2_2 = Self.load8(m + 320)
-                    let m2_3 = Self.load8(m + 352)
-                    let m3_0 = Self.load8(m + 384)
-                    let m3_1 = Self.load8(m + 416)
-                    let m3_2 = Self.load8(m + 448)
-                    let m3_3 = Self.load8(m + 480)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 32) &* 2, ow: Int = q % 32 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 4096 &+ oh &* 64 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 64
-                            let v = lanes[16 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 65
-                            let v = lanes[24 &+ lane]
-                            y[index] = v
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (16_384 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 512 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 32)
+                            let m0_2 = Self.load8(m + 64)
+                            let m0_3 = Self.load8(m + 96)
+                            let m1_0 = Self.load8(m + 128)
+                            let m1_1 = Self.load8(m + 160)
+                            let m1_2 = Self.load8(m + 192)
+                            let m1_3 = Self.load8(m + 224)
+                            let m2_0 = Self.load8(m + 256)
+                            let m2_1 = Self.load8(m + 288)
+                            let m2_2 = Self.load8(m + 320)
+                            let m2_3 = Self.load8(m + 352)
+                            let m3_0 = Self.load8(m + 384)
+                            let m3_1 = Self.load8(m + 416)
+                            let m3_2 = Self.load8(m + 448)
+                            let m3_3 = Self.load8(m + 480)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 32) &* 2, ow: Int = q % 32 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 4096 &+ oh &* 64 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 64
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 65
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = v
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2365,71 +2730,71 @@ extension EnetCamvid12 {
         // weight: (32 blocks, 32, 4)   bias: w[4096..<4224]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 4096, by: 504) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 128 &- firstFilter)
-                let kernelOffset: Int = block &* 128
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 4096 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 504, 4096), by: 24) {
-                    let p: Int = min(start, 4072)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<32 {
-                        let source = x + (ic &* 4096 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 4096 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 4096 &+ t &* 8
-                            Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 4096, by: 504) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 128 &- firstFilter)
+                        let kernelOffset: Int = block &* 128
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 4096 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 504, 4096), by: 24) {
+                            let p: Int = min(start, 4072)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<32 {
+                                let source = x + (ic &* 4096 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 4096 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 4096 &+ t &* 8
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2510,81 +2875,81 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 128, height: 64, width: 64, top: 0, left: 0, rows: 65, columns: 64, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 42) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4096 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 42, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = scratch
-                let tapKernel = kernel
-                for ic in 0..<128 {
-                    let tap = tapBase + ic &* 4160
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 42) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 4096 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 42, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = scratch
+                            let tapKernel = kernel
+                            for ic in 0..<128 {
+                                let tap = tapBase + ic &* 4160
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2598,91 +2963,91 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 2, rows: 68, columns: 68, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 117) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 117, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 64) &* 4
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 64) &* 4
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 64) &* 4
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 64) &* 4
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 64) &* 4
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 64) &* 4
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 136 &+ j &* 2)
-                        let tapKernel = kernel + (i &* 1536 &+ j &* 512)
-                        for ic in 0..<32 {
-                            let tap = tapBase + ic &* 4624
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 117) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4608
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 9216 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 117, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 64) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 64) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 64) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 64) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 64) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 64) &* 4
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 136 &+ j &* 2)
+                                    let tapKernel = kernel + (i &* 1536 &+ j &* 512)
+                                    for ic in 0..<32 {
+                                        let tap = tapBase + ic &* 4624
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2696,89 +3061,89 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 32, height: 64, width: 64, top: 0, left: 2, rows: 64, columns: 68, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 160) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2560
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 5120 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 160, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 64) &* 4
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 64) &* 4
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 64) &* 4
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 64) &* 4
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 64) &* 4
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 64) &* 4
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for j in 0..<5 {
-                    let tapBase = scratch + j
-                    let tapKernel = kernel + j &* 512
-                    for ic in 0..<32 {
-                        let tap = tapBase + ic &* 4352
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 160) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2560
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 5120 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 160, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 64) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 64) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 64) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 64) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 64) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 64) &* 4
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for j in 0..<5 {
+                                let tapBase = scratch + j
+                                let tapKernel = kernel + j &* 512
+                                for ic in 0..<32 {
+                                    let tap = tapBase + ic &* 4352
+                                    let k = tapKernel + ic &* 16
+                                    let w0 = Self.load8(k + 0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2792,83 +3157,83 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 32, height: 64, width: 64, top: 2, left: 0, rows: 68, columns: 64, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 128) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2560
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 5120 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 128, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<5 {
-                    let tapBase = scratch + i &* 64
-                    let tapKernel = kernel + i &* 512
-                    for ic in 0..<32 {
-                        let tap = tapBase + ic &* 4352
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 128) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2560
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 5120 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 128, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<5 {
+                                let tapBase = scratch + i &* 64
+                                let tapKernel = kernel + i &* 512
+                                for ic in 0..<32 {
+                                    let tap = tapBase + ic &* 4352
+                                    let k = tapKernel + ic &* 16
+                                    let w0 = Self.load8(k + 0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2882,91 +3247,91 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 32, height: 64, width: 64, top: 4, left: 4, rows: 72, columns: 72, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 64) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 64, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 64) &* 8
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 64) &* 8
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 64) &* 8
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 64) &* 8
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 64) &* 8
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 64) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 288 &+ j &* 4)
-                        let tapKernel = kernel + (i &* 1536 &+ j &* 512)
-                        for ic in 0..<32 {
-                            let tap = tapBase + ic &* 5184
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 64) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4608
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 9216 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 64, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 64) &* 8
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 64) &* 8
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 64) &* 8
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 64) &* 8
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 64) &* 8
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 64) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 288 &+ j &* 4)
+                                    let tapKernel = kernel + (i &* 1536 &+ j &* 512)
+                                    for ic in 0..<32 {
+                                        let tap = tapBase + ic &* 5184
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2980,91 +3345,91 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 32, height: 64, width: 64, top: 8, left: 8, rows: 80, columns: 80, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 10) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 10, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 64) &* 16
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 64) &* 16
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 64) &* 16
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 64) &* 16
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 64) &* 16
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 64) &* 16
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 640 &+ j &* 8)
-                        let tapKernel = kernel + (i &* 1536 &+ j &* 512)
-                        for ic in 0..<32 {
-                            let tap = tapBase + ic &* 6400
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 10) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4608
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 9216 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 10, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 64) &* 16
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 64) &* 16
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 64) &* 16
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 64) &* 16
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 64) &* 16
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 64) &* 16
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 640 &+ j &* 8)
+                                    let tapKernel = kernel + (i &* 1536 &+ j &* 512)
+                                    for ic in 0..<32 {
+                                        let tap = tapBase + ic &* 6400
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3078,91 +3443,91 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 97, columns: 96, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 10) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 10, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 64) &* 32
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 64) &* 32
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 64) &* 32
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 64) &* 32
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 64) &* 32
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 64) &* 32
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 1536 &+ j &* 16)
-                        let tapKernel = kernel + (i &* 1536 &+ j &* 512)
-                        for ic in 0..<32 {
-                            let tap = tapBase + ic &* 9312
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 10) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4608
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 9216 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 10, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 64) &* 32
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 64) &* 32
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 64) &* 32
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 64) &* 32
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 64) &* 32
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 64) &* 32
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 1536 &+ j &* 16)
+                                    let tapKernel = kernel + (i &* 1536 &+ j &* 512)
+                                    for ic in 0..<32 {
+                                        let tap = tapBase + ic &* 9312
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3175,81 +3540,81 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 128, height: 64, width: 64, top: 0, left: 0, rows: 65, columns: 64, into: scratch, threads: threads)
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 42) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2048 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 42, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = scratch
-                let tapKernel = kernel
-                for ic in 0..<128 {
-                    let tap = tapBase + ic &* 4160
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 42) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 2048 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 42, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = scratch
+                            let tapKernel = kernel
+                            for ic in 0..<128 {
+                                let tap = tapBase + ic &* 4160
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3302,81 +3667,81 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 128, height: 64, width: 64, top: 0, left: 0, rows: 65, columns: 64, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 683, by: 42) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 42, 683) {
-                let first: Int = min(group &* 6, 4090)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = scratch
-                let tapKernel = kernel
-                for ic in 0..<128 {
-                    let tap = tapBase + ic &* 4160
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 683, by: 42) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 8192 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 42, 683) {
+                            let first: Int = min(group &* 6, 4090)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = scratch
+                            let tapKernel = kernel
+                            for ic in 0..<128 {
+                                let tap = tapBase + ic &* 4160
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3414,71 +3779,71 @@ extension EnetCamvid12 {
         // weight: (4 blocks, 64, 4)   bias: w[1024..<1040]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 16 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 1024 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
-                    let p: Int = min(start, 16_360)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 16_384 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 16_384 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 16_384, by: 240) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 16 &- firstFilter)
+                        let kernelOffset: Int = block &* 256
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1024 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
+                            let p: Int = min(start, 16_360)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<64 {
+                                let source = x + (ic &* 16_384 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 16_384 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -3492,91 +3857,91 @@ extension EnetCamvid12 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 16, height: 128, width: 128, top: 1, left: 1, rows: 130, columns: 130, into: scratch, threads: threads)
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 2731, by: 277) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2304 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 277, 2731) {
-                let first: Int = min(group &* 6, 16378)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 128) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 128) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 128) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 128) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 128) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 128) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 130 &+ j)
-                        let tapKernel = kernel + (i &* 768 &+ j &* 256)
-                        for ic in 0..<16 {
-                            let tap = tapBase + ic &* 16_900
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 2731, by: 277) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2304
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 2304 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 277, 2731) {
+                            let first: Int = min(group &* 6, 16378)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 128) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 128) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 128) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 128) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 128) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 128) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 130 &+ j)
+                                    let tapKernel = kernel + (i &* 768 &+ j &* 256)
+                                    for ic in 0..<16 {
+                                        let tap = tapBase + ic &* 16_900
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3589,71 +3954,71 @@ extension EnetCamvid12 {
         // weight: (16 blocks, 16, 4)   bias: w[1024..<1088]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 1008) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 64
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 1024 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
-                    let p: Int = min(start, 16_360)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<16 {
-                        let source = x + (ic &* 16_384 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 16_384 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                            Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 16_384, by: 1008) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 64 &- firstFilter)
+                        let kernelOffset: Int = block &* 64
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1024 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
+                            let p: Int = min(start, 16_360)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<16 {
+                                let source = x + (ic &* 16_384 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 16_384 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
+                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -3665,71 +4030,71 @@ extension EnetCamvid12 {
         // weight: (1 blocks, 64, 4)   bias: w[256..<260]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 4 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 256 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
-                    let p: Int = min(start, 16_360)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 16_384 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 16_384 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 16_384, by: 240) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 4 &- firstFilter)
+                        let kernelOffset: Int = block &* 256
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 256 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
+                            let p: Int = min(start, 16_360)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<64 {
+                                let source = x + (ic &* 16_384 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 16_384 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -3781,71 +4146,71 @@ extension EnetCamvid12 {
         // weight: (4 blocks, 4, 4)   bias: w[64..<80]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 4080) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 16 &- firstFilter)
-                let kernelOffset: Int = block &* 16
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 64 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
-                    let p: Int = min(start, 65_512)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<4 {
-                        let source = x + (ic &* 65_536 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 65_536 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                            Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 65_536, by: 4080) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 16 &- firstFilter)
+                        let kernelOffset: Int = block &* 16
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 64 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
+                            let p: Int = min(start, 65_512)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<4 {
+                                let source = x + (ic &* 65_536 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 65_536 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -3893,71 +4258,71 @@ extension EnetCamvid12 {
         // weight: (1 blocks, 16, 4)   bias: w[64..<68]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 1008) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 4 &- firstFilter)
-                let kernelOffset: Int = block &* 64
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 64 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
-                    let p: Int = min(start, 65_512)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<16 {
-                        let source = x + (ic &* 65_536 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 65_536 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 65_536, by: 1008) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 4 &- firstFilter)
+                        let kernelOffset: Int = block &* 64
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 64 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
+                            let p: Int = min(start, 65_512)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<16 {
+                                let source = x + (ic &* 65_536 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 65_536 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -3973,87 +4338,87 @@ extension EnetCamvid12 {
         // the last tile reads up to 24 floats past the last plane, into lanes it drops
         (scratch + 266_256).update(repeating: 0, count: 24)
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 66_046, by: 16_368) {
-        for block in blocks {
-            let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 4
-            let filters: Int = min(4, (block / 1) &* 4 &+ 4 &- firstFilter)
-            let firstChannel: Int = (block / 1) &* 4
-            let kernelOffset: Int = block &* 144
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 144 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 16_368, 66_046), by: 24) {
-                var a0_0 = SIMD8<Float>(repeating: bias[0])
-                var a0_1 = SIMD8<Float>(repeating: bias[0])
-                var a0_2 = SIMD8<Float>(repeating: bias[0])
-                var a1_0 = SIMD8<Float>(repeating: bias[1])
-                var a1_1 = SIMD8<Float>(repeating: bias[1])
-                var a1_2 = SIMD8<Float>(repeating: bias[1])
-                var a2_0 = SIMD8<Float>(repeating: bias[2])
-                var a2_1 = SIMD8<Float>(repeating: bias[2])
-                var a2_2 = SIMD8<Float>(repeating: bias[2])
-                var a3_0 = SIMD8<Float>(repeating: bias[3])
-                var a3_1 = SIMD8<Float>(repeating: bias[3])
-                var a3_2 = SIMD8<Float>(repeating: bias[3])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 66_564 &+ p &+ i &* 258
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 16
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<4 {
-                            let source = scratch + (columnOffset &+ ic &* 66_564)
-                            let v0 = Self.load8(source + 0)
-                            let v1 = Self.load8(source + 8)
-                            let v2 = Self.load8(source + 16)
-                            let k = kernel + (tapOffset &+ ic &* 4)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a0_2, k[0], v2)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a1_2, k[1], v2)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a2_2, k[2], v2)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a3_2, k[3], v2)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a1_0
-                tile[8] = a1_1
-                tile[10] = a1_2
-                tile[12] = a2_0
-                tile[14] = a2_1
-                tile[16] = a2_2
-                tile[18] = a3_0
-                tile[20] = a3_1
-                tile[22] = a3_2
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 65_536
-                    for t in 0..<3 {
-                        let q: Int = p &+ t &* 8
-                        let row: Int = q / 258
-                        let column: Int = q &- row &* 258
-                        let v = tile[(r &* 3 &+ t) &* 2]
-                        if column &+ 8 <= 256 && q &+ 8 <= 66_046 {
-                            let index: Int = filterOffset &+ row &* 256 &+ column
-                            Self.store(Self.relu(v), to: y + index)
-                        }
-                        else {
-                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 256, columns: 258, end: 66_046)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 66_046, by: 16_368) {
+                    for block in blocks {
+                        let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 4
+                        let filters: Int = min(4, (block / 1) &* 4 &+ 4 &- firstFilter)
+                        let firstChannel: Int = (block / 1) &* 4
+                        let kernelOffset: Int = block &* 144
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 144 &+ firstFilter
+                        let bias = w + biasOffset
+                        for p in stride(from: band, to: min(band &+ 16_368, 66_046), by: 24) {
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for i in 0..<3 {
+                                let rowOffset: Int = firstChannel &* 66_564 &+ p &+ i &* 258
+                                for j in 0..<3 {
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 16
+                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    for ic in 0..<4 {
+                                        let source = scratch + (columnOffset &+ ic &* 66_564)
+                                        let v0 = Self.load8(source + 0)
+                                        let v1 = Self.load8(source + 8)
+                                        let v2 = Self.load8(source + 16)
+                                        let k = kernel + (tapOffset &+ ic &* 4)
+                                        Self.multiplyAdd(&a0_0, k[0], v0)
+                                        Self.multiplyAdd(&a0_1, k[0], v1)
+                                        Self.multiplyAdd(&a0_2, k[0], v2)
+                                        Self.multiplyAdd(&a1_0, k[1], v0)
+                                        Self.multiplyAdd(&a1_1, k[1], v1)
+                                        Self.multiplyAdd(&a1_2, k[1], v2)
+                                        Self.multiplyAdd(&a2_0, k[2], v0)
+                                        Self.multiplyAdd(&a2_1, k[2], v1)
+                                        Self.multiplyAdd(&a2_2, k[2], v2)
+                                        Self.multiplyAdd(&a3_0, k[3], v0)
+                                        Self.multiplyAdd(&a3_1, k[3], v1)
+                                        Self.multiplyAdd(&a3_2, k[3], v2)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                let filterOffset: Int = (firstFilter &+ r) &* 65_536
+                                for t in 0..<3 {
+                                    let q: Int = p &+ t &* 8
+                                    let row: Int = q / 258
+                                    let column: Int = q &- row &* 258
+                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    if column &+ 8 <= 256 && q &+ 8 <= 66_046 {
+                                        let index: Int = filterOffset &+ row &* 256 &+ column
+                                        Self.store(Self.relu(v), to: y + index)
+                                    }
+                                    else {
+                                        Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 256, columns: 258, end: 66_046)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -4065,71 +4430,71 @@ extension EnetCamvid12 {
         // weight: (4 blocks, 4, 4)   bias: w[64..<80]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 4080) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 16 &- firstFilter)
-                let kernelOffset: Int = block &* 16
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 64 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
-                    let p: Int = min(start, 65_512)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<4 {
-                        let source = x + (ic &* 65_536 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 65_536 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                            Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 65_536, by: 4080) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 16 &- firstFilter)
+                        let kernelOffset: Int = block &* 16
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 64 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
+                            let p: Int = min(start, 65_512)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<4 {
+                                let source = x + (ic &* 65_536 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 65_536 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
+                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 

@@ -714,9 +714,11 @@ public struct Googlenet: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -725,81 +727,223 @@ public struct Googlenet: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 1_003_520  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.conv1_conv(x, w + 0, a + 0, a + 1_003_520, threads)
-            Self.maxpool1(a + 0, a + 802_816, threads)
-            Self.conv2_conv(a + 802_816, w + 9472, a + 0, threads)
-            Self.conv3_conv(a + 0, w + 13_632, a + 200_704, a + 1_003_520, threads)
-            Self.maxpool2(a + 200_704, a + 0, threads)
-            Self.inception3a_branch1_conv(a + 0, w + 210_432, a + 150_528, threads)
-            Self.inception3a_branch2_0_conv(a + 0, w + 222_784, a + 351_232, threads)
-            Self.inception3a_branch2_1_conv(a + 351_232, w + 241_312, a + 200_704, a + 1_003_520, threads)
-            Self.inception3a_branch3_0_conv(a + 0, w + 438_048, a + 351_232, threads)
-            Self.inception3a_branch3_1_conv(a + 351_232, w + 441_136, a + 301_056, a + 1_003_520, threads)
-            Self.inception3a_branch4_0(a + 0, a + 351_232, threads)
-            Self.inception3a_branch4_1_conv(a + 351_232, w + 445_776, a + 326_144, threads)
-            Self.inception3b_branch1_conv(a + 150_528, w + 451_952, a + 351_232, threads)
-            Self.inception3b_branch1_conv(a + 150_528, w + 484_848, a + 0, threads)
-            Self.inception3b_branch2_1_conv(a + 0, w + 517_744, a + 451_584, a + 1_003_520, threads)
-            Self.inception3b_branch3_0_conv(a + 150_528, w + 911_152, a + 0, threads)
-            Self.inception3b_branch3_1_conv(a + 0, w + 919_376, a + 602_112, a + 1_003_520, threads)
-            Self.inception3b_branch4_0(a + 150_528, a + 727_552, threads)
-            Self.inception3b_branch4_1_conv(a + 727_552, w + 968_624, a + 677_376, threads)
-            Self.maxpool3(a + 351_232, a + 0, threads)
-            Self.inception4a_branch1_conv(a + 0, w + 985_072, a + 94_080, threads)
-            Self.inception4a_branch2_0_conv(a + 0, w + 1_077_424, a + 194_432, threads)
-            Self.inception4a_branch2_1_conv(a + 194_432, w + 1_123_600, a + 131_712, a + 1_003_520, threads)
-            Self.inception4a_branch3_0_conv(a + 0, w + 1_443_296, a + 194_432, threads)
-            Self.inception4a_branch3_1_conv(a + 194_432, w + 1_450_992, a + 172_480, a + 1_003_520, threads)
-            Self.inception4a_branch4_0(a + 0, a + 194_432, threads)
-            Self.inception4a_branch4_1_conv(a + 194_432, w + 1_457_952, a + 181_888, threads)
-            Self.inception4b_branch1_conv(a + 94_080, w + 1_488_736, a + 194_432, threads)
-            Self.inception4b_branch2_0_conv(a + 94_080, w + 1_570_816, a + 0, threads)
-            Self.inception4b_branch2_1_conv(a + 0, w + 1_628_272, a + 225_792, a + 1_003_520, threads)
-            Self.inception4b_branch3_0_conv(a + 94_080, w + 2_029_904, a + 0, threads)
-            Self.inception4b_branch3_1_conv(a + 0, w + 2_042_224, a + 269_696, a + 1_003_520, threads)
-            Self.inception4b_branch4_0(a + 94_080, a + 294_784, threads)
-            Self.inception4b_branch4_1_conv(a + 294_784, w + 2_056_112, a + 282_240, threads)
-            Self.inception4c_branch1_conv(a + 194_432, w + 2_088_944, a + 0, threads)
-            Self.inception4c_branch1_conv(a + 194_432, w + 2_154_608, a + 100_352, threads)
-            Self.inception4c_branch2_1_conv(a + 100_352, w + 2_220_272, a + 25_088, a + 1_003_520, threads)
-            Self.inception4b_branch3_0_conv(a + 194_432, w + 2_744_816, a + 100_352, threads)
-            Self.inception4b_branch3_1_conv(a + 100_352, w + 2_757_136, a + 75_264, a + 1_003_520, threads)
-            Self.inception4b_branch4_0(a + 194_432, a + 294_784, threads)
-            Self.inception4b_branch4_1_conv(a + 294_784, w + 2_771_024, a + 87_808, threads)
-            Self.inception4b_branch2_0_conv(a + 0, w + 2_803_856, a + 100_352, threads)
-            Self.inception4d_branch2_0_conv(a + 0, w + 2_861_312, a + 203_840, threads)
-            Self.inception4d_branch2_1_conv(a + 203_840, w + 2_935_184, a + 122_304, a + 1_003_520, threads)
-            Self.inception4d_branch3_0_conv(a + 0, w + 3_599_024, a + 203_840, threads)
-            Self.inception4d_branch3_1_conv(a + 203_840, w + 3_615_440, a + 178_752, a + 1_003_520, threads)
-            Self.inception4b_branch4_0(a + 0, a + 203_840, threads)
-            Self.inception4b_branch4_1_conv(a + 203_840, w + 3_648_272, a + 191_296, threads)
-            Self.inception4e_branch1_conv(a + 100_352, w + 3_681_104, a + 203_840, threads)
-            Self.inception4e_branch2_0_conv(a + 100_352, w + 3_816_528, a + 0, threads)
-            Self.inception4e_branch2_1_conv(a + 0, w + 3_901_168, a + 254_016, a + 1_003_520, threads)
-            Self.inception4e_branch3_0_conv(a + 100_352, w + 4_720_688, a + 0, threads)
-            Self.inception4e_branch3_1_conv(a + 0, w + 4_737_616, a + 316_736, a + 1_003_520, threads)
-            Self.inception4e_branch4_0(a + 100_352, a + 366_912, threads)
-            Self.inception4e_branch4_1_conv(a + 366_912, w + 4_803_280, a + 341_824, threads)
-            Self.maxpool4(a + 203_840, a + 0, threads)
-            Self.inception5a_branch1_conv(a + 0, w + 4_870_992, a + 40_768, threads)
-            Self.inception5a_branch2_0_conv(a + 0, w + 5_084_240, a + 81_536, threads)
-            Self.inception5a_branch2_1_conv(a + 81_536, w + 5_217_520, a + 53_312, a + 1_003_520, threads)
-            Self.inception5a_branch3_0_conv(a + 0, w + 6_037_040, a + 81_536, threads)
-            Self.inception5a_branch3_1_conv(a + 81_536, w + 6_063_696, a + 68_992, a + 1_003_520, threads)
-            Self.inception5a_branch4_0(a + 0, a + 81_536, threads)
-            Self.inception5a_branch4_1_conv(a + 81_536, w + 6_129_360, a + 75_264, threads)
-            Self.inception5b_branch1_conv(a + 40_768, w + 6_235_984, a + 81_536, threads)
-            Self.inception5b_branch2_0_conv(a + 40_768, w + 6_555_856, a + 0, threads)
-            Self.inception5b_branch2_1_conv(a + 0, w + 6_715_792, a + 100_352, a + 1_003_520, threads)
-            Self.inception5b_branch3_0_conv(a + 40_768, w + 7_895_824, a + 0, threads)
-            Self.inception5b_branch3_1_conv(a + 0, w + 7_935_808, a + 119_168, a + 1_003_520, threads)
-            Self.inception5a_branch4_0(a + 40_768, a + 0, threads)
-            Self.inception5a_branch4_1_conv(a + 0, w + 8_034_240, a + 125_440, threads)
-            Self.avgpool(a + 81_536, a + 0)
-            Self.fc(a + 0, w + 8_140_864, a + 1024, threads)
-            (output + n &* Self.outputCount).update(from: a + 1024, count: Self.outputCount)
+            // conv1.conv, + conv1.bn folded, + conv1.relu fused
+            let conv1_convOut = a + 0  // 64×112×112
+            Self.conv1_conv(x, w + 0, conv1_convOut, scratch, threads)
+            let maxpool1Out = a + 802_816  // 64×56×56
+            Self.maxpool1(conv1_convOut, maxpool1Out, threads)
+            // conv2.conv, + conv2.bn folded, + conv2.relu fused
+            let conv2_convOut = a + 0  // 64×56×56
+            Self.conv2_conv(maxpool1Out, w + 9472, conv2_convOut, threads)
+            // conv3.conv, + conv3.bn folded, + conv3.relu fused
+            let conv3_convOut = a + 200_704  // 192×56×56
+            Self.conv3_conv(conv2_convOut, w + 13_632, conv3_convOut, scratch, threads)
+            let maxpool2Out = a + 0  // 192×28×28
+            Self.maxpool2(conv3_convOut, maxpool2Out, threads)
+            // inception3a.branch1.conv, + inception3a.branch1.bn folded, + inception3a.branch1.relu fused
+            let inception3a_branch1_convOut = a + 150_528  // 64×28×28
+            Self.inception3a_branch1_conv(maxpool2Out, w + 210_432, inception3a_branch1_convOut, threads)
+            // inception3a.branch2.0.conv, + inception3a.branch2.0.bn folded, + inception3a.branch2.0.relu fused
+            let inception3a_branch2_0_convOut = a + 351_232  // 96×28×28
+            Self.inception3a_branch2_0_conv(maxpool2Out, w + 222_784, inception3a_branch2_0_convOut, threads)
+            // inception3a.branch2.1.conv, + inception3a.branch2.1.bn folded, + inception3a.branch2.1.relu fused
+            let inception3a_branch2_1_convOut = a + 200_704  // 128×28×28
+            Self.inception3a_branch2_1_conv(inception3a_branch2_0_convOut, w + 241_312, inception3a_branch2_1_convOut, scratch, threads)
+            // inception3a.branch3.0.conv, + inception3a.branch3.0.bn folded, + inception3a.branch3.0.relu fused
+            let inception3a_branch3_0_convOut = a + 351_232  // 16×28×28
+            Self.inception3a_branch3_0_conv(maxpool2Out, w + 438_048, inception3a_branch3_0_convOut, threads)
+            // inception3a.branch3.1.conv, + inception3a.branch3.1.bn folded, + inception3a.branch3.1.relu fused
+            let inception3a_branch3_1_convOut = a + 301_056  // 32×28×28
+            Self.inception3a_branch3_1_conv(inception3a_branch3_0_convOut, w + 441_136, inception3a_branch3_1_convOut, scratch, threads)
+            let inception3a_branch4_0Out = a + 351_232  // 192×28×28
+            Self.inception3a_branch4_0(maxpool2Out, inception3a_branch4_0Out, threads)
+            // inception3a.branch4.1.conv, + inception3a.branch4.1.bn folded, + inception3a.branch4.1.relu fused
+            let inception3a_branch4_1_convOut = a + 326_144  // 32×28×28
+            Self.inception3a_branch4_1_conv(inception3a_branch4_0Out, w + 445_776, inception3a_branch4_1_convOut, threads)
+            // inception3b.branch1.conv, + inception3b.branch1.bn folded, + inception3b.branch1.relu fused
+            let inception3a_concatOut = a + 150_528  // 256×28×28
+            let inception3b_branch1_convOut = a + 351_232  // 128×28×28
+            Self.inception3b_branch1_conv(inception3a_concatOut, w + 451_952, inception3b_branch1_convOut, threads)
+            // inception3b.branch2.0.conv, + inception3b.branch2.0.bn folded, + inception3b.branch2.0.relu fused (inception3b_branch1_conv's function)
+            let inception3b_branch2_0_convOut = a + 0  // 128×28×28
+            Self.inception3b_branch1_conv(inception3a_concatOut, w + 484_848, inception3b_branch2_0_convOut, threads)
+            // inception3b.branch2.1.conv, + inception3b.branch2.1.bn folded, + inception3b.branch2.1.relu fused
+            let inception3b_branch2_1_convOut = a + 451_584  // 192×28×28
+            Self.inception3b_branch2_1_conv(inception3b_branch2_0_convOut, w + 517_744, inception3b_branch2_1_convOut, scratch, threads)
+            // inception3b.branch3.0.conv, + inception3b.branch3.0.bn folded, + inception3b.branch3.0.relu fused
+            let inception3b_branch3_0_convOut = a + 0  // 32×28×28
+            Self.inception3b_branch3_0_conv(inception3a_concatOut, w + 911_152, inception3b_branch3_0_convOut, threads)
+            // inception3b.branch3.1.conv, + inception3b.branch3.1.bn folded, + inception3b.branch3.1.relu fused
+            let inception3b_branch3_1_convOut = a + 602_112  // 96×28×28
+            Self.inception3b_branch3_1_conv(inception3b_branch3_0_convOut, w + 919_376, inception3b_branch3_1_convOut, scratch, threads)
+            let inception3b_branch4_0Out = a + 727_552  // 256×28×28
+            Self.inception3b_branch4_0(inception3a_concatOut, inception3b_branch4_0Out, threads)
+            // inception3b.branch4.1.conv, + inception3b.branch4.1.bn folded, + inception3b.branch4.1.relu fused
+            let inception3b_branch4_1_convOut = a + 677_376  // 64×28×28
+            Self.inception3b_branch4_1_conv(inception3b_branch4_0Out, w + 968_624, inception3b_branch4_1_convOut, threads)
+            let inception3b_concatOut = a + 351_232  // 480×28×28
+            let maxpool3Out = a + 0  // 480×14×14
+            Self.maxpool3(inception3b_concatOut, maxpool3Out, threads)
+            // inception4a.branch1.conv, + inception4a.branch1.bn folded, + inception4a.branch1.relu fused
+            let inception4a_branch1_convOut = a + 94_080  // 192×14×14
+            Self.inception4a_branch1_conv(maxpool3Out, w + 985_072, inception4a_branch1_convOut, threads)
+            // inception4a.branch2.0.conv, + inception4a.branch2.0.bn folded, + inception4a.branch2.0.relu fused
+            let inception4a_branch2_0_convOut = a + 194_432  // 96×14×14
+            Self.inception4a_branch2_0_conv(maxpool3Out, w + 1_077_424, inception4a_branch2_0_convOut, threads)
+            // inception4a.branch2.1.conv, + inception4a.branch2.1.bn folded, + inception4a.branch2.1.relu fused
+            let inception4a_branch2_1_convOut = a + 131_712  // 208×14×14
+            Self.inception4a_branch2_1_conv(inception4a_branch2_0_convOut, w + 1_123_600, inception4a_branch2_1_convOut, scratch, threads)
+            // inception4a.branch3.0.conv, + inception4a.branch3.0.bn folded, + inception4a.branch3.0.relu fused
+            let inception4a_branch3_0_convOut = a + 194_432  // 16×14×14
+            Self.inception4a_branch3_0_conv(maxpool3Out, w + 1_443_296, inception4a_branch3_0_convOut, threads)
+            // inception4a.branch3.1.conv, + inception4a.branch3.1.bn folded, + inception4a.branch3.1.relu fused
+            let inception4a_branch3_1_convOut = a + 172_480  // 48×14×14
+            Self.inception4a_branch3_1_conv(inception4a_branch3_0_convOut, w + 1_450_992, inception4a_branch3_1_convOut, scratch, threads)
+            let inception4a_branch4_0Out = a + 194_432  // 480×14×14
+            Self.inception4a_branch4_0(maxpool3Out, inception4a_branch4_0Out, threads)
+            // inception4a.branch4.1.conv, + inception4a.branch4.1.bn folded, + inception4a.branch4.1.relu fused
+            let inception4a_branch4_1_convOut = a + 181_888  // 64×14×14
+            Self.inception4a_branch4_1_conv(inception4a_branch4_0Out, w + 1_457_952, inception4a_branch4_1_convOut, threads)
+            // inception4b.branch1.conv, + inception4b.branch1.bn folded, + inception4b.branch1.relu fused
+            let inception4a_concatOut = a + 94_080  // 512×14×14
+            let inception4b_branch1_convOut = a + 194_432  // 160×14×14
+            Self.inception4b_branch1_conv(inception4a_concatOut, w + 1_488_736, inception4b_branch1_convOut, threads)
+            // inception4b.branch2.0.conv, + inception4b.branch2.0.bn folded, + inception4b.branch2.0.relu fused
+            let inception4b_branch2_0_convOut = a + 0  // 112×14×14
+            Self.inception4b_branch2_0_conv(inception4a_concatOut, w + 1_570_816, inception4b_branch2_0_convOut, threads)
+            // inception4b.branch2.1.conv, + inception4b.branch2.1.bn folded, + inception4b.branch2.1.relu fused
+            let inception4b_branch2_1_convOut = a + 225_792  // 224×14×14
+            Self.inception4b_branch2_1_conv(inception4b_branch2_0_convOut, w + 1_628_272, inception4b_branch2_1_convOut, scratch, threads)
+            // inception4b.branch3.0.conv, + inception4b.branch3.0.bn folded, + inception4b.branch3.0.relu fused
+            let inception4b_branch3_0_convOut = a + 0  // 24×14×14
+            Self.inception4b_branch3_0_conv(inception4a_concatOut, w + 2_029_904, inception4b_branch3_0_convOut, threads)
+            // inception4b.branch3.1.conv, + inception4b.branch3.1.bn folded, + inception4b.branch3.1.relu fused
+            let inception4b_branch3_1_convOut = a + 269_696  // 64×14×14
+            Self.inception4b_branch3_1_conv(inception4b_branch3_0_convOut, w + 2_042_224, inception4b_branch3_1_convOut, scratch, threads)
+            let inception4b_branch4_0Out = a + 294_784  // 512×14×14
+            Self.inception4b_branch4_0(inception4a_concatOut, inception4b_branch4_0Out, threads)
+            // inception4b.branch4.1.conv, + inception4b.branch4.1.bn folded, + inception4b.branch4.1.relu fused
+            let inception4b_branch4_1_convOut = a + 282_240  // 64×14×14
+            Self.inception4b_branch4_1_conv(inception4b_branch4_0Out, w + 2_056_112, inception4b_branch4_1_convOut, threads)
+            // inception4c.branch1.conv, + inception4c.branch1.bn folded, + inception4c.branch1.relu fused
+            let inception4b_concatOut = a + 194_432  // 512×14×14
+            let inception4c_branch1_convOut = a + 0  // 128×14×14
+            Self.inception4c_branch1_conv(inception4b_concatOut, w + 2_088_944, inception4c_branch1_convOut, threads)
+            // inception4c.branch2.0.conv, + inception4c.branch2.0.bn folded, + inception4c.branch2.0.relu fused (inception4c_branch1_conv's function)
+            let inception4c_branch2_0_convOut = a + 100_352  // 128×14×14
+            Self.inception4c_branch1_conv(inception4b_concatOut, w + 2_154_608, inception4c_branch2_0_convOut, threads)
+            // inception4c.branch2.1.conv, + inception4c.branch2.1.bn folded, + inception4c.branch2.1.relu fused
+            let inception4c_branch2_1_convOut = a + 25_088  // 256×14×14
+            Self.inception4c_branch2_1_conv(inception4c_branch2_0_convOut, w + 2_220_272, inception4c_branch2_1_convOut, scratch, threads)
+            // inception4c.branch3.0.conv, + inception4c.branch3.0.bn folded, + inception4c.branch3.0.relu fused (inception4b_branch3_0_conv's function)
+            let inception4c_branch3_0_convOut = a + 100_352  // 24×14×14
+            Self.inception4b_branch3_0_conv(inception4b_concatOut, w + 2_744_816, inception4c_branch3_0_convOut, threads)
+            // inception4c.branch3.1.conv, + inception4c.branch3.1.bn folded, + inception4c.branch3.1.relu fused (inception4b_branch3_1_conv's function)
+            let inception4c_branch3_1_convOut = a + 75_264  // 64×14×14
+            Self.inception4b_branch3_1_conv(inception4c_branch3_0_convOut, w + 2_757_136, inception4c_branch3_1_convOut, scratch, threads)
+            // inception4c.branch4.0 (inception4b_branch4_0's function)
+            let inception4c_branch4_0Out = a + 294_784  // 512×14×14
+            Self.inception4b_branch4_0(inception4b_concatOut, inception4c_branch4_0Out, threads)
+            // inception4c.branch4.1.conv, + inception4c.branch4.1.bn folded, + inception4c.branch4.1.relu fused (inception4b_branch4_1_conv's function)
+            let inception4c_branch4_1_convOut = a + 87_808  // 64×14×14
+            Self.inception4b_branch4_1_conv(inception4c_branch4_0Out, w + 2_771_024, inception4c_branch4_1_convOut, threads)
+            // inception4d.branch1.conv, + inception4d.branch1.bn folded, + inception4d.branch1.relu fused (inception4b_branch2_0_conv's function)
+            let inception4c_concatOut = a + 0  // 512×14×14
+            let inception4d_branch1_convOut = a + 100_352  // 112×14×14
+            Self.inception4b_branch2_0_conv(inception4c_concatOut, w + 2_803_856, inception4d_branch1_convOut, threads)
+            // inception4d.branch2.0.conv, + inception4d.branch2.0.bn folded, + inception4d.branch2.0.relu fused
+            let inception4d_branch2_0_convOut = a + 203_840  // 144×14×14
+            Self.inception4d_branch2_0_conv(inception4c_concatOut, w + 2_861_312, inception4d_branch2_0_convOut, threads)
+            // inception4d.branch2.1.conv, + inception4d.branch2.1.bn folded, + inception4d.branch2.1.relu fused
+            let inception4d_branch2_1_convOut = a + 122_304  // 288×14×14
+            Self.inception4d_branch2_1_conv(inception4d_branch2_0_convOut, w + 2_935_184, inception4d_branch2_1_convOut, scratch, threads)
+            // inception4d.branch3.0.conv, + inception4d.branch3.0.bn folded, + inception4d.branch3.0.relu fused
+            let inception4d_branch3_0_convOut = a + 203_840  // 32×14×14
+            Self.inception4d_branch3_0_conv(inception4c_concatOut, w + 3_599_024, inception4d_branch3_0_convOut, threads)
+            // inception4d.branch3.1.conv, + inception4d.branch3.1.bn folded, + inception4d.branch3.1.relu fused
+            let inception4d_branch3_1_convOut = a + 178_752  // 64×14×14
+            Self.inception4d_branch3_1_conv(inception4d_branch3_0_convOut, w + 3_615_440, inception4d_branch3_1_convOut, scratch, threads)
+            // inception4d.branch4.0 (inception4b_branch4_0's function)
+            let inception4d_branch4_0Out = a + 203_840  // 512×14×14
+            Self.inception4b_branch4_0(inception4c_concatOut, inception4d_branch4_0Out, threads)
+            // inception4d.branch4.1.conv, + inception4d.branch4.1.bn folded, + inception4d.branch4.1.relu fused (inception4b_branch4_1_conv's function)
+            let inception4d_branch4_1_convOut = a + 191_296  // 64×14×14
+            Self.inception4b_branch4_1_conv(inception4d_branch4_0Out, w + 3_648_272, inception4d_branch4_1_convOut, threads)
+            // inception4e.branch1.conv, + inception4e.branch1.bn folded, + inception4e.branch1.relu fused
+            let inception4d_concatOut = a + 100_352  // 528×14×14
+            let inception4e_branch1_convOut = a + 203_840  // 256×14×14
+            Self.inception4e_branch1_conv(inception4d_concatOut, w + 3_681_104, inception4e_branch1_convOut, threads)
+            // inception4e.branch2.0.conv, + inception4e.branch2.0.bn folded, + inception4e.branch2.0.relu fused
+            let inception4e_branch2_0_convOut = a + 0  // 160×14×14
+            Self.inception4e_branch2_0_conv(inception4d_concatOut, w + 3_816_528, inception4e_branch2_0_convOut, threads)
+            // inception4e.branch2.1.conv, + inception4e.branch2.1.bn folded, + inception4e.branch2.1.relu fused
+            let inception4e_branch2_1_convOut = a + 254_016  // 320×14×14
+            Self.inception4e_branch2_1_conv(inception4e_branch2_0_convOut, w + 3_901_168, inception4e_branch2_1_convOut, scratch, threads)
+            // inception4e.branch3.0.conv, + inception4e.branch3.0.bn folded, + inception4e.branch3.0.relu fused
+            let inception4e_branch3_0_convOut = a + 0  // 32×14×14
+            Self.inception4e_branch3_0_conv(inception4d_concatOut, w + 4_720_688, inception4e_branch3_0_convOut, threads)
+            // inception4e.branch3.1.conv, + inception4e.branch3.1.bn folded, + inception4e.branch3.1.relu fused
+            let inception4e_branch3_1_convOut = a + 316_736  // 128×14×14
+            Self.inception4e_branch3_1_conv(inception4e_branch3_0_convOut, w + 4_737_616, inception4e_branch3_1_convOut, scratch, threads)
+            let inception4e_branch4_0Out = a + 366_912  // 528×14×14
+            Self.inception4e_branch4_0(inception4d_concatOut, inception4e_branch4_0Out, threads)
+            // inception4e.branch4.1.conv, + inception4e.branch4.1.bn folded, + inception4e.branch4.1.relu fused
+            let inception4e_branch4_1_convOut = a + 341_824  // 128×14×14
+            Self.inception4e_branch4_1_conv(inception4e_branch4_0Out, w + 4_803_280, inception4e_branch4_1_convOut, threads)
+            let inception4e_concatOut = a + 203_840  // 832×14×14
+            let maxpool4Out = a + 0  // 832×7×7
+            Self.maxpool4(inception4e_concatOut, maxpool4Out, threads)
+            // inception5a.branch1.conv, + inception5a.branch1.bn folded, + inception5a.branch1.relu fused
+            let inception5a_branch1_convOut = a + 40_768  // 256×7×7
+            Self.inception5a_branch1_conv(maxpool4Out, w + 4_870_992, inception5a_branch1_convOut, threads)
+            // inception5a.branch2.0.conv, + inception5a.branch2.0.bn folded, + inception5a.branch2.0.relu fused
+            let inception5a_branch2_0_convOut = a + 81_536  // 160×7×7
+            Self.inception5a_branch2_0_conv(maxpool4Out, w + 5_084_240, inception5a_branch2_0_convOut, threads)
+            // inception5a.branch2.1.conv, + inception5a.branch2.1.bn folded, + inception5a.branch2.1.relu fused
+            let inception5a_branch2_1_convOut = a + 53_312  // 320×7×7
+            Self.inception5a_branch2_1_conv(inception5a_branch2_0_convOut, w + 5_217_520, inception5a_branch2_1_convOut, scratch, threads)
+            // inception5a.branch3.0.conv, + inception5a.branch3.0.bn folded, + inception5a.branch3.0.relu fused
+            let inception5a_branch3_0_convOut = a + 81_536  // 32×7×7
+            Self.inception5a_branch3_0_conv(maxpool4Out, w + 6_037_040, inception5a_branch3_0_convOut, threads)
+            // inception5a.branch3.1.conv, + inception5a.branch3.1.bn folded, + inception5a.branch3.1.relu fused
+            let inception5a_branch3_1_convOut = a + 68_992  // 128×7×7
+            Self.inception5a_branch3_1_conv(inception5a_branch3_0_convOut, w + 6_063_696, inception5a_branch3_1_convOut, scratch, threads)
+            let inception5a_branch4_0Out = a + 81_536  // 832×7×7
+            Self.inception5a_branch4_0(maxpool4Out, inception5a_branch4_0Out, threads)
+            // inception5a.branch4.1.conv, + inception5a.branch4.1.bn folded, + inception5a.branch4.1.relu fused
+            let inception5a_branch4_1_convOut = a + 75_264  // 128×7×7
+            Self.inception5a_branch4_1_conv(inception5a_branch4_0Out, w + 6_129_360, inception5a_branch4_1_convOut, threads)
+            // inception5b.branch1.conv, + inception5b.branch1.bn folded, + inception5b.branch1.relu fused
+            let inception5a_concatOut = a + 40_768  // 832×7×7
+            let inception5b_branch1_convOut = a + 81_536  // 384×7×7
+            Self.inception5b_branch1_conv(inception5a_concatOut, w + 6_235_984, inception5b_branch1_convOut, threads)
+            // inception5b.branch2.0.conv, + inception5b.branch2.0.bn folded, + inception5b.branch2.0.relu fused
+            let inception5b_branch2_0_convOut = a + 0  // 192×7×7
+            Self.inception5b_branch2_0_conv(inception5a_concatOut, w + 6_555_856, inception5b_branch2_0_convOut, threads)
+            // inception5b.branch2.1.conv, + inception5b.branch2.1.bn folded, + inception5b.branch2.1.relu fused
+            let inception5b_branch2_1_convOut = a + 100_352  // 384×7×7
+            Self.inception5b_branch2_1_conv(inception5b_branch2_0_convOut, w + 6_715_792, inception5b_branch2_1_convOut, scratch, threads)
+            // inception5b.branch3.0.conv, + inception5b.branch3.0.bn folded, + inception5b.branch3.0.relu fused
+            let inception5b_branch3_0_convOut = a + 0  // 48×7×7
+            Self.inception5b_branch3_0_conv(inception5a_concatOut, w + 7_895_824, inception5b_branch3_0_convOut, threads)
+            // inception5b.branch3.1.conv, + inception5b.branch3.1.bn folded, + inception5b.branch3.1.relu fused
+            let inception5b_branch3_1_convOut = a + 119_168  // 128×7×7
+            Self.inception5b_branch3_1_conv(inception5b_branch3_0_convOut, w + 7_935_808, inception5b_branch3_1_convOut, scratch, threads)
+            // inception5b.branch4.0 (inception5a_branch4_0's function)
+            let inception5b_branch4_0Out = a + 0  // 832×7×7
+            Self.inception5a_branch4_0(inception5a_concatOut, inception5b_branch4_0Out, threads)
+            // inception5b.branch4.1.conv, + inception5b.branch4.1.bn folded, + inception5b.branch4.1.relu fused (inception5a_branch4_1_conv's function)
+            let inception5b_branch4_1_convOut = a + 125_440  // 128×7×7
+            Self.inception5a_branch4_1_conv(inception5b_branch4_0Out, w + 8_034_240, inception5b_branch4_1_convOut, threads)
+            let inception5b_concatOut = a + 81_536  // 1024×7×7
+            let avgpoolOut = a + 0  // 1024×1×1
+            Self.avgpool(inception5b_concatOut, avgpoolOut)
+            let fcOut = a + 1024  // 1000
+            Self.fc(avgpoolOut, w + 8_140_864, fcOut, threads)
+            (output + n &* Self.outputCount).update(from: fcOut, count: Self.outputCount)
         }
     }
 }
@@ -814,91 +958,91 @@ extension Googlenet {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 2091, by: 373) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2352
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9408 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 373, 2091) {
-                let first: Int = min(group &* 6, 12538)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<7 {
-                    for j in 0..<7 {
-                        let tapBase = scratch + (i &* 230 &+ j)
-                        let tapKernel = kernel + (i &* 336 &+ j &* 48)
-                        for ic in 0..<3 {
-                            let tap = tapBase + ic &* 52_900
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 2091, by: 373) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2352
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 9408 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 373, 2091) {
+                            let first: Int = min(group &* 6, 12538)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<7 {
+                                for j in 0..<7 {
+                                    let tapBase = scratch + (i &* 230 &+ j)
+                                    let tapKernel = kernel + (i &* 336 &+ j &* 48)
+                                    for ic in 0..<3 {
+                                        let tap = tapBase + ic &* 52_900
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -908,33 +1052,33 @@ extension Googlenet {
     static func maxpool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
         Self.parallel(64, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 130)
-        for c in channels {
-            let plane = x + c &* 12_544
-            for oh in 0..<56 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 112, by: 16) {
-                    let count = min(16, 112 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 112 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 130)
+                for c in channels {
+                    let plane = x + c &* 12_544
+                    for oh in 0..<56 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 112, by: 16) {
+                            let count = min(16, 112 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 112 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 56, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -946,71 +1090,71 @@ extension Googlenet {
         // weight: (16 blocks, 64, 4)   bias: w[4096..<4160]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 4096 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 3136, by: 240) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 64 &- firstFilter)
+                        let kernelOffset: Int = block &* 256
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 4096 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                            let p: Int = min(start, 3112)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<64 {
+                                let source = x + (ic &* 3136 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 3136 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -1029,185 +1173,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 28
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(64, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 528 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 33_792)
-                        Self.store(t0_2 - t0_1, to: column + 67_584)
-                        Self.store(t0_1 - t0_3, to: column + 101_376)
-                        Self.store(t1_0 - t1_2, to: column + 135_168)
-                        Self.store(t1_1 + t1_2, to: column + 168_960)
-                        Self.store(t1_2 - t1_1, to: column + 202_752)
-                        Self.store(t1_1 - t1_3, to: column + 236_544)
-                        Self.store(t2_0 - t2_2, to: column + 270_336)
-                        Self.store(t2_1 + t2_2, to: column + 304_128)
-                        Self.store(t2_2 - t2_1, to: column + 337_920)
-                        Self.store(t2_1 - t2_3, to: column + 371_712)
-                        Self.store(t3_0 - t3_2, to: column + 405_504)
-                        Self.store(t3_1 + t3_2, to: column + 439_296)
-                        Self.store(t3_2 - t3_1, to: column + 473_088)
-                        Self.store(t3_1 - t3_3, to: column + 506_880)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 528 &+ r &* 32
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 32, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 66)
+                            let b1 = Self.load16(corner + 68)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 132)
+                            let b2 = Self.load16(corner + 134)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 198)
+                            let b3 = Self.load16(corner + 200)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 33_792)
+                            Self.store(t0_2 - t0_1, to: column + 67_584)
+                            Self.store(t0_1 - t0_3, to: column + 101_376)
+                            Self.store(t1_0 - t1_2, to: column + 135_168)
+                            Self.store(t1_1 + t1_2, to: column + 168_960)
+                            Self.store(t1_2 - t1_1, to: column + 202_752)
+                            Self.store(t1_1 - t1_3, to: column + 236_544)
+                            Self.store(t2_0 - t2_2, to: column + 270_336)
+                            Self.store(t2_1 + t2_2, to: column + 304_128)
+                            Self.store(t2_2 - t2_1, to: column + 337_920)
+                            Self.store(t2_1 - t2_3, to: column + 371_712)
+                            Self.store(t3_0 - t3_2, to: column + 405_504)
+                            Self.store(t3_1 + t3_2, to: column + 439_296)
+                            Self.store(t3_2 - t3_1, to: column + 473_088)
+                            Self.store(t3_1 - t3_3, to: column + 506_880)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(12, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 33_792
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 12 &+ block) &* 1024
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 192 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 28) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 28) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 28) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 28) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 28) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 28) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<64 {
-                            let tap = source + ic &* 528
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 33_792
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 12 &+ block) &* 1024
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 192 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 28) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 28) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 28) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 28) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 28) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 28) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<64 {
+                                let tap = source + ic &* 528
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 3072
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 3072
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 3072
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 3072
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 3072
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 3072
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 3072
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 3072
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 3072
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 3072
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 3072
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 3072
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(24, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (196_608 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 3072 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 192)
-                    let m0_2 = Self.load8(m + 384)
-                    let m0_3 = Self.load8(m + 576)
-                    let m1_0 = Self.load8(m + 768)
-                    let m1_1 = Self.load8(m + 960)
-                    let m1_2 = Self.load8(m + 1152)
-                    let m1_3 = Self.load8(m + 1344)
-                    let m2_0 = Self.load8(m + 1536)
-                    let m2_1 = Self.load8(m + 1728)
-                    let m2_2 = Self.load8(m + 1920)
-                    let m2_3 = Self.load8(m + 2112)
-                    let m3_0 = Self.load8(m + 2304)
-                    let m3_1 = Self.load8(m + 2496)
-                    let m3_2 = Self.load8(m + 2688)
-                    let m3_3 = Self.load8(m + 2880)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 56
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 57
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (196_608 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 3072 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 192)
+                            let m0_2 = Self.load8(m + 384)
+                            let m0_3 = Self.load8(m + 576)
+                            let m1_0 = Self.load8(m + 768)
+                            let m1_1 = Self.load8(m + 960)
+                            let m1_2 = Self.load8(m + 1152)
+                            let m1_3 = Self.load8(m + 1344)
+                            let m2_0 = Self.load8(m + 1536)
+                            let m2_1 = Self.load8(m + 1728)
+                            let m2_2 = Self.load8(m + 1920)
+                            let m2_3 = Self.load8(m + 2112)
+                            let m3_0 = Self.load8(m + 2304)
+                            let m3_1 = Self.load8(m + 2496)
+                            let m3_2 = Self.load8(m + 2688)
+                            let m3_3 = Self.load8(m + 2880)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 56
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 57
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1218,33 +1362,33 @@ extension Googlenet {
     static func maxpool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×56×56   y: 192×28×28
         Self.parallel(192, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 66) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 66)
-        for c in channels {
-            let plane = x + c &* 3136
-            for oh in 0..<28 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 56, by: 16) {
-                    let count = min(16, 56 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 56 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 66) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 66)
+                for c in channels {
+                    let plane = x + c &* 3136
+                    for oh in 0..<28 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 56, by: 16) {
+                            let count = min(16, 56 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 56 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 28, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -1256,81 +1400,81 @@ extension Googlenet {
         // weight: (4 blocks, 1, 1, 192, 16)   bias: w[12_288..<12_352]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 28) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 12_288 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 28, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<192 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 28) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 12_288 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 28, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<192 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1342,81 +1486,81 @@ extension Googlenet {
         // weight: (6 blocks, 1, 1, 192, 16)   bias: w[18_432..<18_528]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 28) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 18_432 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 28, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<192 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 28) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 18_432 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 28, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<192 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1435,185 +1579,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(96, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 21_504)
-                        Self.store(t0_2 - t0_1, to: column + 43_008)
-                        Self.store(t0_1 - t0_3, to: column + 64_512)
-                        Self.store(t1_0 - t1_2, to: column + 86_016)
-                        Self.store(t1_1 + t1_2, to: column + 107_520)
-                        Self.store(t1_2 - t1_1, to: column + 129_024)
-                        Self.store(t1_1 - t1_3, to: column + 150_528)
-                        Self.store(t2_0 - t2_2, to: column + 172_032)
-                        Self.store(t2_1 + t2_2, to: column + 193_536)
-                        Self.store(t2_2 - t2_1, to: column + 215_040)
-                        Self.store(t2_1 - t2_3, to: column + 236_544)
-                        Self.store(t3_0 - t3_2, to: column + 258_048)
-                        Self.store(t3_1 + t3_2, to: column + 279_552)
-                        Self.store(t3_2 - t3_1, to: column + 301_056)
-                        Self.store(t3_1 - t3_3, to: column + 322_560)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 21_504)
+                            Self.store(t0_2 - t0_1, to: column + 43_008)
+                            Self.store(t0_1 - t0_3, to: column + 64_512)
+                            Self.store(t1_0 - t1_2, to: column + 86_016)
+                            Self.store(t1_1 + t1_2, to: column + 107_520)
+                            Self.store(t1_2 - t1_1, to: column + 129_024)
+                            Self.store(t1_1 - t1_3, to: column + 150_528)
+                            Self.store(t2_0 - t2_2, to: column + 172_032)
+                            Self.store(t2_1 + t2_2, to: column + 193_536)
+                            Self.store(t2_2 - t2_1, to: column + 215_040)
+                            Self.store(t2_1 - t2_3, to: column + 236_544)
+                            Self.store(t3_0 - t3_2, to: column + 258_048)
+                            Self.store(t3_1 + t3_2, to: column + 279_552)
+                            Self.store(t3_2 - t3_1, to: column + 301_056)
+                            Self.store(t3_1 - t3_3, to: column + 322_560)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 21_504
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 1536
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<96 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 21_504
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 1536
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<96 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (196_608 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (196_608 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1626,81 +1770,81 @@ extension Googlenet {
         // weight: (1 blocks, 1, 1, 192, 16)   bias: w[3072..<3088]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 28) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 3072 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 28, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<192 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 28) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 3072 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 28, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<192 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1713,91 +1857,91 @@ extension Googlenet {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 16, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 131) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 4608 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 131, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 28) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 28) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 28) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 28) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 28) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 28) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 30 &+ j)
-                        let tapKernel = kernel + (i &* 768 &+ j &* 256)
-                        for ic in 0..<16 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 131) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2304
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 4608 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 131, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 28) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 28) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 28) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 28) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 28) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 28) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 30 &+ j)
+                                    let tapKernel = kernel + (i &* 768 &+ j &* 256)
+                                    for ic in 0..<16 {
+                                        let tap = tapBase + ic &* 900
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1807,33 +1951,33 @@ extension Googlenet {
     static func inception3a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 192×28×28
         Self.parallel(192, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 34)
-        for c in channels {
-            let plane = x + c &* 784
-            for oh in 0..<28 {
-                let top: Int = oh &* 1 &- 1
-                for k in stride(from: 0, to: 28, by: 16) {
-                    let count = min(16, 28 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 28 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 34)
+                for c in channels {
+                    let plane = x + c &* 784
+                    for oh in 0..<28 {
+                        let top: Int = oh &* 1 &- 1
+                        for k in stride(from: 0, to: 28, by: 16) {
+                            let count = min(16, 28 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 28 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 28, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -1845,81 +1989,81 @@ extension Googlenet {
         // weight: (2 blocks, 1, 1, 192, 16)   bias: w[6144..<6176]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 28) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 6144 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 28, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<192 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 28) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 6144 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 28, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<192 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1932,81 +2076,81 @@ extension Googlenet {
         // weight: (8 blocks, 1, 1, 256, 16)   bias: w[32_768..<32_896]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 32_768 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<256 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2025,185 +2169,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(12, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 12 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 192 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 12 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 192 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 3072
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 3072
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 3072
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 3072
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 3072
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 3072
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 3072
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 3072
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 3072
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 3072
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 3072
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 3072
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(24, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (393_216 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 3072 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 192)
-                    let m0_2 = Self.load8(m + 384)
-                    let m0_3 = Self.load8(m + 576)
-                    let m1_0 = Self.load8(m + 768)
-                    let m1_1 = Self.load8(m + 960)
-                    let m1_2 = Self.load8(m + 1152)
-                    let m1_3 = Self.load8(m + 1344)
-                    let m2_0 = Self.load8(m + 1536)
-                    let m2_1 = Self.load8(m + 1728)
-                    let m2_2 = Self.load8(m + 1920)
-                    let m2_3 = Self.load8(m + 2112)
-                    let m3_0 = Self.load8(m + 2304)
-                    let m3_1 = Self.load8(m + 2496)
-                    let m3_2 = Self.load8(m + 2688)
-                    let m3_3 = Self.load8(m + 2880)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (393_216 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 3072 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 192)
+                            let m0_2 = Self.load8(m + 384)
+                            let m0_3 = Self.load8(m + 576)
+                            let m1_0 = Self.load8(m + 768)
+                            let m1_1 = Self.load8(m + 960)
+                            let m1_2 = Self.load8(m + 1152)
+                            let m1_3 = Self.load8(m + 1344)
+                            let m2_0 = Self.load8(m + 1536)
+                            let m2_1 = Self.load8(m + 1728)
+                            let m2_2 = Self.load8(m + 1920)
+                            let m2_3 = Self.load8(m + 2112)
+                            let m3_0 = Self.load8(m + 2304)
+                            let m3_1 = Self.load8(m + 2496)
+                            let m3_2 = Self.load8(m + 2688)
+                            let m3_3 = Self.load8(m + 2880)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2216,81 +2360,81 @@ extension Googlenet {
         // weight: (2 blocks, 1, 1, 256, 16)   bias: w[8192..<8224]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 8192 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<256 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2309,185 +2453,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(32, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 7168)
-                        Self.store(t0_2 - t0_1, to: column + 14_336)
-                        Self.store(t0_1 - t0_3, to: column + 21_504)
-                        Self.store(t1_0 - t1_2, to: column + 28_672)
-                        Self.store(t1_1 + t1_2, to: column + 35_840)
-                        Self.store(t1_2 - t1_1, to: column + 43_008)
-                        Self.store(t1_1 - t1_3, to: column + 50_176)
-                        Self.store(t2_0 - t2_2, to: column + 57_344)
-                        Self.store(t2_1 + t2_2, to: column + 64_512)
-                        Self.store(t2_2 - t2_1, to: column + 71_680)
-                        Self.store(t2_1 - t2_3, to: column + 78_848)
-                        Self.store(t3_0 - t3_2, to: column + 86_016)
-                        Self.store(t3_1 + t3_2, to: column + 93_184)
-                        Self.store(t3_2 - t3_1, to: column + 100_352)
-                        Self.store(t3_1 - t3_3, to: column + 107_520)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 7168)
+                            Self.store(t0_2 - t0_1, to: column + 14_336)
+                            Self.store(t0_1 - t0_3, to: column + 21_504)
+                            Self.store(t1_0 - t1_2, to: column + 28_672)
+                            Self.store(t1_1 + t1_2, to: column + 35_840)
+                            Self.store(t1_2 - t1_1, to: column + 43_008)
+                            Self.store(t1_1 - t1_3, to: column + 50_176)
+                            Self.store(t2_0 - t2_2, to: column + 57_344)
+                            Self.store(t2_1 + t2_2, to: column + 64_512)
+                            Self.store(t2_2 - t2_1, to: column + 71_680)
+                            Self.store(t2_1 - t2_3, to: column + 78_848)
+                            Self.store(t3_0 - t3_2, to: column + 86_016)
+                            Self.store(t3_1 + t3_2, to: column + 93_184)
+                            Self.store(t3_2 - t3_1, to: column + 100_352)
+                            Self.store(t3_1 - t3_3, to: column + 107_520)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(6, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 7168
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 6 &+ block) &* 512
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 96 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<32 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 7168
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 6 &+ block) &* 512
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 96 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<32 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 1536
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 1536
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 1536
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 1536
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 1536
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 1536
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 1536
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 1536
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 1536
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 1536
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 1536
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 1536
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(12, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (49_152 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 1536 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 96)
-                    let m0_2 = Self.load8(m + 192)
-                    let m0_3 = Self.load8(m + 288)
-                    let m1_0 = Self.load8(m + 384)
-                    let m1_1 = Self.load8(m + 480)
-                    let m1_2 = Self.load8(m + 576)
-                    let m1_3 = Self.load8(m + 672)
-                    let m2_0 = Self.load8(m + 768)
-                    let m2_1 = Self.load8(m + 864)
-                    let m2_2 = Self.load8(m + 960)
-                    let m2_3 = Self.load8(m + 1056)
-                    let m3_0 = Self.load8(m + 1152)
-                    let m3_1 = Self.load8(m + 1248)
-                    let m3_2 = Self.load8(m + 1344)
-                    let m3_3 = Self.load8(m + 1440)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (49_152 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 1536 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 96)
+                            let m0_2 = Self.load8(m + 192)
+                            let m0_3 = Self.load8(m + 288)
+                            let m1_0 = Self.load8(m + 384)
+                            let m1_1 = Self.load8(m + 480)
+                            let m1_2 = Self.load8(m + 576)
+                            let m1_3 = Self.load8(m + 672)
+                            let m2_0 = Self.load8(m + 768)
+                            let m2_1 = Self.load8(m + 864)
+                            let m2_2 = Self.load8(m + 960)
+                            let m2_3 = Self.load8(m + 1056)
+                            let m3_0 = Self.load8(m + 1152)
+                            let m3_1 = Self.load8(m + 1248)
+                            let m3_2 = Self.load8(m + 1344)
+                            let m3_3 = Self.load8(m + 1440)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2498,33 +2642,33 @@ extension Googlenet {
     static func inception3b_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×28×28
         Self.parallel(256, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 34)
-        for c in channels {
-            let plane = x + c &* 784
-            for oh in 0..<28 {
-                let top: Int = oh &* 1 &- 1
-                for k in stride(from: 0, to: 28, by: 16) {
-                    let count = min(16, 28 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 28 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 34)
+                for c in channels {
+                    let plane = x + c &* 784
+                    for oh in 0..<28 {
+                        let top: Int = oh &* 1 &- 1
+                        for k in stride(from: 0, to: 28, by: 16) {
+                            let count = min(16, 28 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 28 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 28, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -2536,81 +2680,81 @@ extension Googlenet {
         // weight: (4 blocks, 1, 1, 256, 16)   bias: w[16_384..<16_448]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_384 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<256 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2620,33 +2764,33 @@ extension Googlenet {
     static func maxpool3(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×28×28   y: 480×14×14
         Self.parallel(480, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 34)
-        for c in channels {
-            let plane = x + c &* 784
-            for oh in 0..<14 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 28, by: 16) {
-                    let count = min(16, 28 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 28 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 34)
+                for c in channels {
+                    let plane = x + c &* 784
+                    for oh in 0..<14 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 28, by: 16) {
+                            let count = min(16, 28 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 28 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 14, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -2658,81 +2802,81 @@ extension Googlenet {
         // weight: (12 blocks, 1, 1, 480, 16)   bias: w[92_160..<92_352]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 7680
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 92_160 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<480 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 7680
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 92_160 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<480 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2744,81 +2888,81 @@ extension Googlenet {
         // weight: (6 blocks, 1, 1, 480, 16)   bias: w[46_080..<46_176]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 7680
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 46_080 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<480 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 7680
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 46_080 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<480 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2837,185 +2981,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(96, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 5376)
-                        Self.store(t0_2 - t0_1, to: column + 10_752)
-                        Self.store(t0_1 - t0_3, to: column + 16_128)
-                        Self.store(t1_0 - t1_2, to: column + 21_504)
-                        Self.store(t1_1 + t1_2, to: column + 26_880)
-                        Self.store(t1_2 - t1_1, to: column + 32_256)
-                        Self.store(t1_1 - t1_3, to: column + 37_632)
-                        Self.store(t2_0 - t2_2, to: column + 43_008)
-                        Self.store(t2_1 + t2_2, to: column + 48_384)
-                        Self.store(t2_2 - t2_1, to: column + 53_760)
-                        Self.store(t2_1 - t2_3, to: column + 59_136)
-                        Self.store(t3_0 - t3_2, to: column + 64_512)
-                        Self.store(t3_1 + t3_2, to: column + 69_888)
-                        Self.store(t3_2 - t3_1, to: column + 75_264)
-                        Self.store(t3_1 - t3_3, to: column + 80_640)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 5376)
+                            Self.store(t0_2 - t0_1, to: column + 10_752)
+                            Self.store(t0_1 - t0_3, to: column + 16_128)
+                            Self.store(t1_0 - t1_2, to: column + 21_504)
+                            Self.store(t1_1 + t1_2, to: column + 26_880)
+                            Self.store(t1_2 - t1_1, to: column + 32_256)
+                            Self.store(t1_1 - t1_3, to: column + 37_632)
+                            Self.store(t2_0 - t2_2, to: column + 43_008)
+                            Self.store(t2_1 + t2_2, to: column + 48_384)
+                            Self.store(t2_2 - t2_1, to: column + 53_760)
+                            Self.store(t2_1 - t2_3, to: column + 59_136)
+                            Self.store(t3_0 - t3_2, to: column + 64_512)
+                            Self.store(t3_1 + t3_2, to: column + 69_888)
+                            Self.store(t3_2 - t3_1, to: column + 75_264)
+                            Self.store(t3_1 - t3_3, to: column + 80_640)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(13, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 5376
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 13 &+ block) &* 1536
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 208 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<96 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 5376
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 13 &+ block) &* 1536
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 208 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<96 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 3328
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 3328
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 3328
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 3328
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 3328
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 3328
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 3328
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 3328
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 3328
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 3328
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 3328
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 3328
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(26, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (319_488 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 3328 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 208)
-                    let m0_2 = Self.load8(m + 416)
-                    let m0_3 = Self.load8(m + 624)
-                    let m1_0 = Self.load8(m + 832)
-                    let m1_1 = Self.load8(m + 1040)
-                    let m1_2 = Self.load8(m + 1248)
-                    let m1_3 = Self.load8(m + 1456)
-                    let m2_0 = Self.load8(m + 1664)
-                    let m2_1 = Self.load8(m + 1872)
-                    let m2_2 = Self.load8(m + 2080)
-                    let m2_3 = Self.load8(m + 2288)
-                    let m3_0 = Self.load8(m + 2496)
-                    let m3_1 = Self.load8(m + 2704)
-                    let m3_2 = Self.load8(m + 2912)
-                    let m3_3 = Self.load8(m + 3120)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (319_488 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 3328 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 208)
+                            let m0_2 = Self.load8(m + 416)
+                            let m0_3 = Self.load8(m + 624)
+                            let m1_0 = Self.load8(m + 832)
+                            let m1_1 = Self.load8(m + 1040)
+                            let m1_2 = Self.load8(m + 1248)
+                            let m1_3 = Self.load8(m + 1456)
+                            let m2_0 = Self.load8(m + 1664)
+                            let m2_1 = Self.load8(m + 1872)
+                            let m2_2 = Self.load8(m + 2080)
+                            let m2_3 = Self.load8(m + 2288)
+                            let m3_0 = Self.load8(m + 2496)
+                            let m3_1 = Self.load8(m + 2704)
+                            let m3_2 = Self.load8(m + 2912)
+                            let m3_3 = Self.load8(m + 3120)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -3028,81 +3172,81 @@ extension Googlenet {
         // weight: (1 blocks, 1, 1, 480, 16)   bias: w[7680..<7696]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 7680
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 7680 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<480 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 7680
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 7680 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<480 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3115,91 +3259,91 @@ extension Googlenet {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 16, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(3, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2304
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 6912 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 14) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 14) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 14) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 14) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 14) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 14) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 16 &+ j)
-                        let tapKernel = kernel + (i &* 768 &+ j &* 256)
-                        for ic in 0..<16 {
-                            let tap = tapBase + ic &* 256
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2304
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 6912 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 16 &+ j)
+                                    let tapKernel = kernel + (i &* 768 &+ j &* 256)
+                                    for ic in 0..<16 {
+                                        let tap = tapBase + ic &* 256
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3209,33 +3353,33 @@ extension Googlenet {
     static func inception4a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 480×14×14
         Self.parallel(480, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 18)
-        for c in channels {
-            let plane = x + c &* 196
-            for oh in 0..<14 {
-                let top: Int = oh &* 1 &- 1
-                for k in stride(from: 0, to: 14, by: 16) {
-                    let count = min(16, 14 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 14 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 18)
+                for c in channels {
+                    let plane = x + c &* 196
+                    for oh in 0..<14 {
+                        let top: Int = oh &* 1 &- 1
+                        for k in stride(from: 0, to: 14, by: 16) {
+                            let count = min(16, 14 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 14 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 14, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -3247,81 +3391,81 @@ extension Googlenet {
         // weight: (4 blocks, 1, 1, 480, 16)   bias: w[30_720..<30_784]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 7680
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 30_720 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<480 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 7680
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 30_720 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<480 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3333,90 +3477,90 @@ extension Googlenet {
         // weight: (5 blocks, 1, 1, 512, 32)   bias: w[81_920..<82_080]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(5, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 18, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 16_384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 81_920 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 18, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 18, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 18, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -3429,86 +3573,86 @@ extension Googlenet {
         // weight: (7 blocks, 1, 1, 512, 16)   bias: w[57_344..<57_456]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(7, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 57_344 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 57_344 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 9, 33) {
+                                let first: Int = min(group &* 6, 190)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                let o3: Int = first &+ 3
+                                let o4: Int = first &+ 4
+                                let o5: Int = first &+ 5
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                                var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                                var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                                var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                                var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                                var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 16
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 16
+                                    let w0 = Self.load8(k + 0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a0_3
+                                tile[8] = a0_4
+                                tile[10] = a0_5
+                                tile[12] = a1_0
+                                tile[14] = a1_1
+                                tile[16] = a1_2
+                                tile[18] = a1_3
+                                tile[20] = a1_4
+                                tile[22] = a1_5
+                            }
+                        }
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -3527,185 +3671,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(112, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 6272)
-                        Self.store(t0_2 - t0_1, to: column + 12_544)
-                        Self.store(t0_1 - t0_3, to: column + 18_816)
-                        Self.store(t1_0 - t1_2, to: column + 25_088)
-                        Self.store(t1_1 + t1_2, to: column + 31_360)
-                        Self.store(t1_2 - t1_1, to: column + 37_632)
-                        Self.store(t1_1 - t1_3, to: column + 43_904)
-                        Self.store(t2_0 - t2_2, to: column + 50_176)
-                        Self.store(t2_1 + t2_2, to: column + 56_448)
-                        Self.store(t2_2 - t2_1, to: column + 62_720)
-                        Self.store(t2_1 - t2_3, to: column + 68_992)
-                        Self.store(t3_0 - t3_2, to: column + 75_264)
-                        Self.store(t3_1 + t3_2, to: column + 81_536)
-                        Self.store(t3_2 - t3_1, to: column + 87_808)
-                        Self.store(t3_1 - t3_3, to: column + 94_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 6272)
+                            Self.store(t0_2 - t0_1, to: column + 12_544)
+                            Self.store(t0_1 - t0_3, to: column + 18_816)
+                            Self.store(t1_0 - t1_2, to: column + 25_088)
+                            Self.store(t1_1 + t1_2, to: column + 31_360)
+                            Self.store(t1_2 - t1_1, to: column + 37_632)
+                            Self.store(t1_1 - t1_3, to: column + 43_904)
+                            Self.store(t2_0 - t2_2, to: column + 50_176)
+                            Self.store(t2_1 + t2_2, to: column + 56_448)
+                            Self.store(t2_2 - t2_1, to: column + 62_720)
+                            Self.store(t2_1 - t2_3, to: column + 68_992)
+                            Self.store(t3_0 - t3_2, to: column + 75_264)
+                            Self.store(t3_1 + t3_2, to: column + 81_536)
+                            Self.store(t3_2 - t3_1, to: column + 87_808)
+                            Self.store(t3_1 - t3_3, to: column + 94_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(14, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 6272
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 14 &+ block) &* 1792
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 224 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<112 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 6272
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 14 &+ block) &* 1792
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 224 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<112 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 3584
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 3584
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 3584
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 3584
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 3584
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 3584
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 3584
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 3584
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 3584
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 3584
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 3584
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 3584
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(28, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (401_408 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 3584 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 224)
-                    let m0_2 = Self.load8(m + 448)
-                    let m0_3 = Self.load8(m + 672)
-                    let m1_0 = Self.load8(m + 896)
-                    let m1_1 = Self.load8(m + 1120)
-                    let m1_2 = Self.load8(m + 1344)
-                    let m1_3 = Self.load8(m + 1568)
-                    let m2_0 = Self.load8(m + 1792)
-                    let m2_1 = Self.load8(m + 2016)
-                    let m2_2 = Self.load8(m + 2240)
-                    let m2_3 = Self.load8(m + 2464)
-                    let m3_0 = Self.load8(m + 2688)
-                    let m3_1 = Self.load8(m + 2912)
-                    let m3_2 = Self.load8(m + 3136)
-                    let m3_3 = Self.load8(m + 3360)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (401_408 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 3584 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 224)
+                            let m0_2 = Self.load8(m + 448)
+                            let m0_3 = Self.load8(m + 672)
+                            let m1_0 = Self.load8(m + 896)
+                            let m1_1 = Self.load8(m + 1120)
+                            let m1_2 = Self.load8(m + 1344)
+                            let m1_3 = Self.load8(m + 1568)
+                            let m2_0 = Self.load8(m + 1792)
+                            let m2_1 = Self.load8(m + 2016)
+                            let m2_2 = Self.load8(m + 2240)
+                            let m2_3 = Self.load8(m + 2464)
+                            let m3_0 = Self.load8(m + 2688)
+                            let m3_1 = Self.load8(m + 2912)
+                            let m3_2 = Self.load8(m + 3136)
+                            let m3_3 = Self.load8(m + 3360)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -3719,71 +3863,71 @@ extension Googlenet {
         // weight: (6 blocks, 512, 4)   bias: w[12_288..<12_312]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 196, by: 24) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 24 &- firstFilter)
-                let kernelOffset: Int = block &* 2048
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 12_288 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 24, 196), by: 24) {
-                    let p: Int = min(start, 172)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<512 {
-                        let source = x + (ic &* 196 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 196 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 196 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 196, by: 24) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 24 &- firstFilter)
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 12_288 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 24, 196), by: 24) {
+                            let p: Int = min(start, 172)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<512 {
+                                let source = x + (ic &* 196 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 196 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 196 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -3797,91 +3941,91 @@ extension Googlenet {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3456
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 13_824 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 14) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 14) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 14) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 14) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 14) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 14) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 16 &+ j)
-                        let tapKernel = kernel + (i &* 1152 &+ j &* 384)
-                        for ic in 0..<24 {
-                            let tap = tapBase + ic &* 256
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3456
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 13_824 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 16 &+ j)
+                                    let tapKernel = kernel + (i &* 1152 &+ j &* 384)
+                                    for ic in 0..<24 {
+                                        let tap = tapBase + ic &* 256
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3892,33 +4036,33 @@ extension Googlenet {
     static func inception4b_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
         Self.parallel(512, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 18)
-        for c in channels {
-            let plane = x + c &* 196
-            for oh in 0..<14 {
-                let top: Int = oh &* 1 &- 1
-                for k in stride(from: 0, to: 14, by: 16) {
-                    let count = min(16, 14 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 14 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 18)
+                for c in channels {
+                    let plane = x + c &* 196
+                    for oh in 0..<14 {
+                        let top: Int = oh &* 1 &- 1
+                        for k in stride(from: 0, to: 14, by: 16) {
+                            let count = min(16, 14 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 14 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 14, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -3931,90 +4075,90 @@ extension Googlenet {
         // weight: (2 blocks, 1, 1, 512, 32)   bias: w[32_768..<32_832]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 18, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 16_384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 32_768 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 18, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 18, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 18, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4027,90 +4171,90 @@ extension Googlenet {
         // weight: (4 blocks, 1, 1, 512, 32)   bias: w[65_536..<65_664]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 18, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 16_384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 65_536 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 18, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 18, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 18, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4129,185 +4273,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 7168)
-                        Self.store(t0_2 - t0_1, to: column + 14_336)
-                        Self.store(t0_1 - t0_3, to: column + 21_504)
-                        Self.store(t1_0 - t1_2, to: column + 28_672)
-                        Self.store(t1_1 + t1_2, to: column + 35_840)
-                        Self.store(t1_2 - t1_1, to: column + 43_008)
-                        Self.store(t1_1 - t1_3, to: column + 50_176)
-                        Self.store(t2_0 - t2_2, to: column + 57_344)
-                        Self.store(t2_1 + t2_2, to: column + 64_512)
-                        Self.store(t2_2 - t2_1, to: column + 71_680)
-                        Self.store(t2_1 - t2_3, to: column + 78_848)
-                        Self.store(t3_0 - t3_2, to: column + 86_016)
-                        Self.store(t3_1 + t3_2, to: column + 93_184)
-                        Self.store(t3_2 - t3_1, to: column + 100_352)
-                        Self.store(t3_1 - t3_3, to: column + 107_520)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 7168)
+                            Self.store(t0_2 - t0_1, to: column + 14_336)
+                            Self.store(t0_1 - t0_3, to: column + 21_504)
+                            Self.store(t1_0 - t1_2, to: column + 28_672)
+                            Self.store(t1_1 + t1_2, to: column + 35_840)
+                            Self.store(t1_2 - t1_1, to: column + 43_008)
+                            Self.store(t1_1 - t1_3, to: column + 50_176)
+                            Self.store(t2_0 - t2_2, to: column + 57_344)
+                            Self.store(t2_1 + t2_2, to: column + 64_512)
+                            Self.store(t2_2 - t2_1, to: column + 71_680)
+                            Self.store(t2_1 - t2_3, to: column + 78_848)
+                            Self.store(t3_0 - t3_2, to: column + 86_016)
+                            Self.store(t3_1 + t3_2, to: column + 93_184)
+                            Self.store(t3_2 - t3_1, to: column + 100_352)
+                            Self.store(t3_1 - t3_3, to: column + 107_520)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 7168
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 7168
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (524_288 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (524_288 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -4320,86 +4464,86 @@ extension Googlenet {
         // weight: (9 blocks, 1, 1, 512, 16)   bias: w[73_728..<73_872]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(9, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 73_728 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 9, 33) {
+                                let first: Int = min(group &* 6, 190)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                let o3: Int = first &+ 3
+                                let o4: Int = first &+ 4
+                                let o5: Int = first &+ 5
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                                var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                                var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                                var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                                var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                                var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 16
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 16
+                                    let w0 = Self.load8(k + 0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a0_3
+                                tile[8] = a0_4
+                                tile[10] = a0_5
+                                tile[12] = a1_0
+                                tile[14] = a1_1
+                                tile[16] = a1_2
+                                tile[18] = a1_3
+                                tile[20] = a1_4
+                                tile[22] = a1_5
+                            }
+                        }
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4418,185 +4562,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(144, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 8064)
-                        Self.store(t0_2 - t0_1, to: column + 16_128)
-                        Self.store(t0_1 - t0_3, to: column + 24_192)
-                        Self.store(t1_0 - t1_2, to: column + 32_256)
-                        Self.store(t1_1 + t1_2, to: column + 40_320)
-                        Self.store(t1_2 - t1_1, to: column + 48_384)
-                        Self.store(t1_1 - t1_3, to: column + 56_448)
-                        Self.store(t2_0 - t2_2, to: column + 64_512)
-                        Self.store(t2_1 + t2_2, to: column + 72_576)
-                        Self.store(t2_2 - t2_1, to: column + 80_640)
-                        Self.store(t2_1 - t2_3, to: column + 88_704)
-                        Self.store(t3_0 - t3_2, to: column + 96_768)
-                        Self.store(t3_1 + t3_2, to: column + 104_832)
-                        Self.store(t3_2 - t3_1, to: column + 112_896)
-                        Self.store(t3_1 - t3_3, to: column + 120_960)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 8064)
+                            Self.store(t0_2 - t0_1, to: column + 16_128)
+                            Self.store(t0_1 - t0_3, to: column + 24_192)
+                            Self.store(t1_0 - t1_2, to: column + 32_256)
+                            Self.store(t1_1 + t1_2, to: column + 40_320)
+                            Self.store(t1_2 - t1_1, to: column + 48_384)
+                            Self.store(t1_1 - t1_3, to: column + 56_448)
+                            Self.store(t2_0 - t2_2, to: column + 64_512)
+                            Self.store(t2_1 + t2_2, to: column + 72_576)
+                            Self.store(t2_2 - t2_1, to: column + 80_640)
+                            Self.store(t2_1 - t2_3, to: column + 88_704)
+                            Self.store(t3_0 - t3_2, to: column + 96_768)
+                            Self.store(t3_1 + t3_2, to: column + 104_832)
+                            Self.store(t3_2 - t3_1, to: column + 112_896)
+                            Self.store(t3_1 - t3_3, to: column + 120_960)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(18, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 8064
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 18 &+ block) &* 2304
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 288 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<144 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 8064
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 18 &+ block) &* 2304
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 288 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<144 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4608
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4608
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4608
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4608
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4608
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4608
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4608
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4608
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4608
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4608
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4608
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4608
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(36, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (663_552 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4608 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 288)
-                    let m0_2 = Self.load8(m + 576)
-                    let m0_3 = Self.load8(m + 864)
-                    let m1_0 = Self.load8(m + 1152)
-                    let m1_1 = Self.load8(m + 1440)
-                    let m1_2 = Self.load8(m + 1728)
-                    let m1_3 = Self.load8(m + 2016)
-                    let m2_0 = Self.load8(m + 2304)
-                    let m2_1 = Self.load8(m + 2592)
-                    let m2_2 = Self.load8(m + 2880)
-                    let m2_3 = Self.load8(m + 3168)
-                    let m3_0 = Self.load8(m + 3456)
-                    let m3_1 = Self.load8(m + 3744)
-                    let m3_2 = Self.load8(m + 4032)
-                    let m3_3 = Self.load8(m + 4320)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (663_552 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4608 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 288)
+                            let m0_2 = Self.load8(m + 576)
+                            let m0_3 = Self.load8(m + 864)
+                            let m1_0 = Self.load8(m + 1152)
+                            let m1_1 = Self.load8(m + 1440)
+                            let m1_2 = Self.load8(m + 1728)
+                            let m1_3 = Self.load8(m + 2016)
+                            let m2_0 = Self.load8(m + 2304)
+                            let m2_1 = Self.load8(m + 2592)
+                            let m2_2 = Self.load8(m + 2880)
+                            let m2_3 = Self.load8(m + 3168)
+                            let m3_0 = Self.load8(m + 3456)
+                            let m3_1 = Self.load8(m + 3744)
+                            let m3_2 = Self.load8(m + 4032)
+                            let m3_3 = Self.load8(m + 4320)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -4609,90 +4753,90 @@ extension Googlenet {
         // weight: (1 blocks, 1, 1, 512, 32)   bias: w[16_384..<16_416]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 18, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 16_384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_384 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 18, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 18, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 18, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4711,185 +4855,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(32, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 1792)
-                        Self.store(t0_2 - t0_1, to: column + 3584)
-                        Self.store(t0_1 - t0_3, to: column + 5376)
-                        Self.store(t1_0 - t1_2, to: column + 7168)
-                        Self.store(t1_1 + t1_2, to: column + 8960)
-                        Self.store(t1_2 - t1_1, to: column + 10_752)
-                        Self.store(t1_1 - t1_3, to: column + 12_544)
-                        Self.store(t2_0 - t2_2, to: column + 14_336)
-                        Self.store(t2_1 + t2_2, to: column + 16_128)
-                        Self.store(t2_2 - t2_1, to: column + 17_920)
-                        Self.store(t2_1 - t2_3, to: column + 19_712)
-                        Self.store(t3_0 - t3_2, to: column + 21_504)
-                        Self.store(t3_1 + t3_2, to: column + 23_296)
-                        Self.store(t3_2 - t3_1, to: column + 25_088)
-                        Self.store(t3_1 - t3_3, to: column + 26_880)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 1792)
+                            Self.store(t0_2 - t0_1, to: column + 3584)
+                            Self.store(t0_1 - t0_3, to: column + 5376)
+                            Self.store(t1_0 - t1_2, to: column + 7168)
+                            Self.store(t1_1 + t1_2, to: column + 8960)
+                            Self.store(t1_2 - t1_1, to: column + 10_752)
+                            Self.store(t1_1 - t1_3, to: column + 12_544)
+                            Self.store(t2_0 - t2_2, to: column + 14_336)
+                            Self.store(t2_1 + t2_2, to: column + 16_128)
+                            Self.store(t2_2 - t2_1, to: column + 17_920)
+                            Self.store(t2_1 - t2_3, to: column + 19_712)
+                            Self.store(t3_0 - t3_2, to: column + 21_504)
+                            Self.store(t3_1 + t3_2, to: column + 23_296)
+                            Self.store(t3_2 - t3_1, to: column + 25_088)
+                            Self.store(t3_1 - t3_3, to: column + 26_880)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(4, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 1792
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 4 &+ block) &* 512
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 64 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<32 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 1792
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 512
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 64 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<32 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 1024
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 1024
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 1024
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 1024
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 1024
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 1024
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 1024
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 1024
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 1024
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 1024
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 1024
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 1024
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(8, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (32_768 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 1024 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 64)
-                    let m0_2 = Self.load8(m + 128)
-                    let m0_3 = Self.load8(m + 192)
-                    let m1_0 = Self.load8(m + 256)
-                    let m1_1 = Self.load8(m + 320)
-                    let m1_2 = Self.load8(m + 384)
-                    let m1_3 = Self.load8(m + 448)
-                    let m2_0 = Self.load8(m + 512)
-                    let m2_1 = Self.load8(m + 576)
-                    let m2_2 = Self.load8(m + 640)
-                    let m2_3 = Self.load8(m + 704)
-                    let m3_0 = Self.load8(m + 768)
-                    let m3_1 = Self.load8(m + 832)
-                    let m3_2 = Self.load8(m + 896)
-                    let m3_3 = Self.load8(m + 960)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (32_768 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 1024 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 64)
+                            let m0_2 = Self.load8(m + 128)
+                            let m0_3 = Self.load8(m + 192)
+                            let m1_0 = Self.load8(m + 256)
+                            let m1_1 = Self.load8(m + 320)
+                            let m1_2 = Self.load8(m + 384)
+                            let m1_3 = Self.load8(m + 448)
+                            let m2_0 = Self.load8(m + 512)
+                            let m2_1 = Self.load8(m + 576)
+                            let m2_2 = Self.load8(m + 640)
+                            let m2_3 = Self.load8(m + 704)
+                            let m3_0 = Self.load8(m + 768)
+                            let m3_1 = Self.load8(m + 832)
+                            let m3_2 = Self.load8(m + 896)
+                            let m3_3 = Self.load8(m + 960)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -4902,81 +5046,81 @@ extension Googlenet {
         // weight: (16 blocks, 1, 1, 528, 16)   bias: w[135_168..<135_424]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8448
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 135_168 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<528 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8448
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 135_168 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<528 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -4988,81 +5132,81 @@ extension Googlenet {
         // weight: (10 blocks, 1, 1, 528, 16)   bias: w[84_480..<84_640]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(10, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8448
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 84_480 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<528 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8448
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 84_480 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<528 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -5081,185 +5225,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(160, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 8960)
-                        Self.store(t0_2 - t0_1, to: column + 17_920)
-                        Self.store(t0_1 - t0_3, to: column + 26_880)
-                        Self.store(t1_0 - t1_2, to: column + 35_840)
-                        Self.store(t1_1 + t1_2, to: column + 44_800)
-                        Self.store(t1_2 - t1_1, to: column + 53_760)
-                        Self.store(t1_1 - t1_3, to: column + 62_720)
-                        Self.store(t2_0 - t2_2, to: column + 71_680)
-                        Self.store(t2_1 + t2_2, to: column + 80_640)
-                        Self.store(t2_2 - t2_1, to: column + 89_600)
-                        Self.store(t2_1 - t2_3, to: column + 98_560)
-                        Self.store(t3_0 - t3_2, to: column + 107_520)
-                        Self.store(t3_1 + t3_2, to: column + 116_480)
-                        Self.store(t3_2 - t3_1, to: column + 125_440)
-                        Self.store(t3_1 - t3_3, to: column + 134_400)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 8960)
+                            Self.store(t0_2 - t0_1, to: column + 17_920)
+                            Self.store(t0_1 - t0_3, to: column + 26_880)
+                            Self.store(t1_0 - t1_2, to: column + 35_840)
+                            Self.store(t1_1 + t1_2, to: column + 44_800)
+                            Self.store(t1_2 - t1_1, to: column + 53_760)
+                            Self.store(t1_1 - t1_3, to: column + 62_720)
+                            Self.store(t2_0 - t2_2, to: column + 71_680)
+                            Self.store(t2_1 + t2_2, to: column + 80_640)
+                            Self.store(t2_2 - t2_1, to: column + 89_600)
+                            Self.store(t2_1 - t2_3, to: column + 98_560)
+                            Self.store(t3_0 - t3_2, to: column + 107_520)
+                            Self.store(t3_1 + t3_2, to: column + 116_480)
+                            Self.store(t3_2 - t3_1, to: column + 125_440)
+                            Self.store(t3_1 - t3_3, to: column + 134_400)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(20, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 8960
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 20 &+ block) &* 2560
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 320 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<160 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 8960
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 20 &+ block) &* 2560
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 320 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<160 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 5120
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 5120
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 5120
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 5120
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 5120
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 5120
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 5120
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 5120
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 5120
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 5120
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 5120
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 5120
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(40, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (819_200 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 5120 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 320)
-                    let m0_2 = Self.load8(m + 640)
-                    let m0_3 = Self.load8(m + 960)
-                    let m1_0 = Self.load8(m + 1280)
-                    let m1_1 = Self.load8(m + 1600)
-                    let m1_2 = Self.load8(m + 1920)
-                    let m1_3 = Self.load8(m + 2240)
-                    let m2_0 = Self.load8(m + 2560)
-                    let m2_1 = Self.load8(m + 2880)
-                    let m2_2 = Self.load8(m + 3200)
-                    let m2_3 = Self.load8(m + 3520)
-                    let m3_0 = Self.load8(m + 3840)
-                    let m3_1 = Self.load8(m + 4160)
-                    let m3_2 = Self.load8(m + 4480)
-                    let m3_3 = Self.load8(m + 4800)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (819_200 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 5120 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 320)
+                            let m0_2 = Self.load8(m + 640)
+                            let m0_3 = Self.load8(m + 960)
+                            let m1_0 = Self.load8(m + 1280)
+                            let m1_1 = Self.load8(m + 1600)
+                            let m1_2 = Self.load8(m + 1920)
+                            let m1_3 = Self.load8(m + 2240)
+                            let m2_0 = Self.load8(m + 2560)
+                            let m2_1 = Self.load8(m + 2880)
+                            let m2_2 = Self.load8(m + 3200)
+                            let m2_3 = Self.load8(m + 3520)
+                            let m3_0 = Self.load8(m + 3840)
+                            let m3_1 = Self.load8(m + 4160)
+                            let m3_2 = Self.load8(m + 4480)
+                            let m3_3 = Self.load8(m + 4800)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -5272,81 +5416,81 @@ extension Googlenet {
         // weight: (2 blocks, 1, 1, 528, 16)   bias: w[16_896..<16_928]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8448
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_896 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<528 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8448
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_896 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<528 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -5365,185 +5509,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(32, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 1792)
-                        Self.store(t0_2 - t0_1, to: column + 3584)
-                        Self.store(t0_1 - t0_3, to: column + 5376)
-                        Self.store(t1_0 - t1_2, to: column + 7168)
-                        Self.store(t1_1 + t1_2, to: column + 8960)
-                        Self.store(t1_2 - t1_1, to: column + 10_752)
-                        Self.store(t1_1 - t1_3, to: column + 12_544)
-                        Self.store(t2_0 - t2_2, to: column + 14_336)
-                        Self.store(t2_1 + t2_2, to: column + 16_128)
-                        Self.store(t2_2 - t2_1, to: column + 17_920)
-                        Self.store(t2_1 - t2_3, to: column + 19_712)
-                        Self.store(t3_0 - t3_2, to: column + 21_504)
-                        Self.store(t3_1 + t3_2, to: column + 23_296)
-                        Self.store(t3_2 - t3_1, to: column + 25_088)
-                        Self.store(t3_1 - t3_3, to: column + 26_880)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 1792)
+                            Self.store(t0_2 - t0_1, to: column + 3584)
+                            Self.store(t0_1 - t0_3, to: column + 5376)
+                            Self.store(t1_0 - t1_2, to: column + 7168)
+                            Self.store(t1_1 + t1_2, to: column + 8960)
+                            Self.store(t1_2 - t1_1, to: column + 10_752)
+                            Self.store(t1_1 - t1_3, to: column + 12_544)
+                            Self.store(t2_0 - t2_2, to: column + 14_336)
+                            Self.store(t2_1 + t2_2, to: column + 16_128)
+                            Self.store(t2_2 - t2_1, to: column + 17_920)
+                            Self.store(t2_1 - t2_3, to: column + 19_712)
+                            Self.store(t3_0 - t3_2, to: column + 21_504)
+                            Self.store(t3_1 + t3_2, to: column + 23_296)
+                            Self.store(t3_2 - t3_1, to: column + 25_088)
+                            Self.store(t3_1 - t3_3, to: column + 26_880)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 1792
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 512
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<32 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 1792
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 512
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<32 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -5554,33 +5698,33 @@ extension Googlenet {
     static func inception4e_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 528×14×14
         Self.parallel(528, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 18)
-        for c in channels {
-            let plane = x + c &* 196
-            for oh in 0..<14 {
-                let top: Int = oh &* 1 &- 1
-                for k in stride(from: 0, to: 14, by: 16) {
-                    let count = min(16, 14 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 14 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 18)
+                for c in channels {
+                    let plane = x + c &* 196
+                    for oh in 0..<14 {
+                        let top: Int = oh &* 1 &- 1
+                        for k in stride(from: 0, to: 14, by: 16) {
+                            let count = min(16, 14 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 14 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 14, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -5592,81 +5736,81 @@ extension Googlenet {
         // weight: (8 blocks, 1, 1, 528, 16)   bias: w[67_584..<67_712]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8448
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 67_584 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<528 {
-                    let tap = tapBase + ic &* 196
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8448
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 67_584 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<528 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -5676,31 +5820,31 @@ extension Googlenet {
     static func maxpool4(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×14×14   y: 832×7×7
         Self.parallel(832, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 33)
-        for c in channels {
-            let plane = x + c &* 196
-            for oh in 0..<7 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 14, by: 16) {
-                    let count = min(16, 14 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 33)
+                for c in channels {
+                    let plane = x + c &* 196
+                    for oh in 0..<7 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 14, by: 16) {
+                            let count = min(16, 14 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 7, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -5712,90 +5856,90 @@ extension Googlenet {
         // weight: (8 blocks, 1, 1, 832, 32)   bias: w[212_992..<213_248]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 26_624
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 212_992 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 26_624
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 212_992 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5807,90 +5951,90 @@ extension Googlenet {
         // weight: (5 blocks, 1, 1, 832, 32)   bias: w[133_120..<133_280]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(5, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 26_624
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 133_120 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 26_624
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 133_120 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5909,185 +6053,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(160, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 5120)
-                        Self.store(t0_2 - t0_1, to: column + 10_240)
-                        Self.store(t0_1 - t0_3, to: column + 15_360)
-                        Self.store(t1_0 - t1_2, to: column + 20_480)
-                        Self.store(t1_1 + t1_2, to: column + 25_600)
-                        Self.store(t1_2 - t1_1, to: column + 30_720)
-                        Self.store(t1_1 - t1_3, to: column + 35_840)
-                        Self.store(t2_0 - t2_2, to: column + 40_960)
-                        Self.store(t2_1 + t2_2, to: column + 46_080)
-                        Self.store(t2_2 - t2_1, to: column + 51_200)
-                        Self.store(t2_1 - t2_3, to: column + 56_320)
-                        Self.store(t3_0 - t3_2, to: column + 61_440)
-                        Self.store(t3_1 + t3_2, to: column + 66_560)
-                        Self.store(t3_2 - t3_1, to: column + 71_680)
-                        Self.store(t3_1 - t3_3, to: column + 76_800)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 5120)
+                            Self.store(t0_2 - t0_1, to: column + 10_240)
+                            Self.store(t0_1 - t0_3, to: column + 15_360)
+                            Self.store(t1_0 - t1_2, to: column + 20_480)
+                            Self.store(t1_1 + t1_2, to: column + 25_600)
+                            Self.store(t1_2 - t1_1, to: column + 30_720)
+                            Self.store(t1_1 - t1_3, to: column + 35_840)
+                            Self.store(t2_0 - t2_2, to: column + 40_960)
+                            Self.store(t2_1 + t2_2, to: column + 46_080)
+                            Self.store(t2_2 - t2_1, to: column + 51_200)
+                            Self.store(t2_1 - t2_3, to: column + 56_320)
+                            Self.store(t3_0 - t3_2, to: column + 61_440)
+                            Self.store(t3_1 + t3_2, to: column + 66_560)
+                            Self.store(t3_2 - t3_1, to: column + 71_680)
+                            Self.store(t3_1 - t3_3, to: column + 76_800)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(20, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 5120
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 20 &+ block) &* 2560
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 320 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<160 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 5120
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 20 &+ block) &* 2560
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 320 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<160 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 5120
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 5120
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 5120
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 5120
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 5120
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 5120
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 5120
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 5120
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 5120
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 5120
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 5120
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 5120
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(40, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (819_200 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 5120 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 320)
-                    let m0_2 = Self.load8(m + 640)
-                    let m0_3 = Self.load8(m + 960)
-                    let m1_0 = Self.load8(m + 1280)
-                    let m1_1 = Self.load8(m + 1600)
-                    let m1_2 = Self.load8(m + 1920)
-                    let m1_3 = Self.load8(m + 2240)
-                    let m2_0 = Self.load8(m + 2560)
-                    let m2_1 = Self.load8(m + 2880)
-                    let m2_2 = Self.load8(m + 3200)
-                    let m2_3 = Self.load8(m + 3520)
-                    let m3_0 = Self.load8(m + 3840)
-                    let m3_1 = Self.load8(m + 4160)
-                    let m3_2 = Self.load8(m + 4480)
-                    let m3_3 = Self.load8(m + 4800)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (819_200 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 5120 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 320)
+                            let m0_2 = Self.load8(m + 640)
+                            let m0_3 = Self.load8(m + 960)
+                            let m1_0 = Self.load8(m + 1280)
+                            let m1_1 = Self.load8(m + 1600)
+                            let m1_2 = Self.load8(m + 1920)
+                            let m1_3 = Self.load8(m + 2240)
+                            let m2_0 = Self.load8(m + 2560)
+                            let m2_1 = Self.load8(m + 2880)
+                            let m2_2 = Self.load8(m + 3200)
+                            let m2_3 = Self.load8(m + 3520)
+                            let m3_0 = Self.load8(m + 3840)
+                            let m3_1 = Self.load8(m + 4160)
+                            let m3_2 = Self.load8(m + 4480)
+                            let m3_3 = Self.load8(m + 4800)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 {
+                                    let index: Int = corner &+ 7
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 8
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -6100,90 +6244,90 @@ extension Googlenet {
         // weight: (1 blocks, 1, 1, 832, 32)   bias: w[26_624..<26_656]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 264) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 11) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 26_624
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 26_624 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 11, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 264) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 11) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 26_624
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 26_624 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 11, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 11, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 11, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6202,185 +6346,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(32, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 1024)
-                        Self.store(t0_2 - t0_1, to: column + 2048)
-                        Self.store(t0_1 - t0_3, to: column + 3072)
-                        Self.store(t1_0 - t1_2, to: column + 4096)
-                        Self.store(t1_1 + t1_2, to: column + 5120)
-                        Self.store(t1_2 - t1_1, to: column + 6144)
-                        Self.store(t1_1 - t1_3, to: column + 7168)
-                        Self.store(t2_0 - t2_2, to: column + 8192)
-                        Self.store(t2_1 + t2_2, to: column + 9216)
-                        Self.store(t2_2 - t2_1, to: column + 10_240)
-                        Self.store(t2_1 - t2_3, to: column + 11_264)
-                        Self.store(t3_0 - t3_2, to: column + 12_288)
-                        Self.store(t3_1 + t3_2, to: column + 13_312)
-                        Self.store(t3_2 - t3_1, to: column + 14_336)
-                        Self.store(t3_1 - t3_3, to: column + 15_360)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 1024)
+                            Self.store(t0_2 - t0_1, to: column + 2048)
+                            Self.store(t0_1 - t0_3, to: column + 3072)
+                            Self.store(t1_0 - t1_2, to: column + 4096)
+                            Self.store(t1_1 + t1_2, to: column + 5120)
+                            Self.store(t1_2 - t1_1, to: column + 6144)
+                            Self.store(t1_1 - t1_3, to: column + 7168)
+                            Self.store(t2_0 - t2_2, to: column + 8192)
+                            Self.store(t2_1 + t2_2, to: column + 9216)
+                            Self.store(t2_2 - t2_1, to: column + 10_240)
+                            Self.store(t2_1 - t2_3, to: column + 11_264)
+                            Self.store(t3_0 - t3_2, to: column + 12_288)
+                            Self.store(t3_1 + t3_2, to: column + 13_312)
+                            Self.store(t3_2 - t3_1, to: column + 14_336)
+                            Self.store(t3_1 - t3_3, to: column + 15_360)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 1024
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 512
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<32 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 1024
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 512
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<32 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 {
+                                    let index: Int = corner &+ 7
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 8
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -6392,33 +6536,33 @@ extension Googlenet {
     static func inception5a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 832×7×7
         Self.parallel(832, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 18)
-        for c in channels {
-            let plane = x + c &* 49
-            for oh in 0..<7 {
-                let top: Int = oh &* 1 &- 1
-                for k in stride(from: 0, to: 7, by: 16) {
-                    let count = min(16, 7 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 7 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 7 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 18)
+                for c in channels {
+                    let plane = x + c &* 49
+                    for oh in 0..<7 {
+                        let top: Int = oh &* 1 &- 1
+                        for k in stride(from: 0, to: 7, by: 16) {
+                            let count = min(16, 7 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 7 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 7 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 7, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -6431,90 +6575,90 @@ extension Googlenet {
         // weight: (4 blocks, 1, 1, 832, 32)   bias: w[106_496..<106_624]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 26_624
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 26_624
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 106_496 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6526,90 +6670,90 @@ extension Googlenet {
         // weight: (12 blocks, 1, 1, 832, 32)   bias: w[319_488..<319_872]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 26_624
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 319_488 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 26_624
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 319_488 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6621,90 +6765,90 @@ extension Googlenet {
         // weight: (6 blocks, 1, 1, 832, 32)   bias: w[159_744..<159_936]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 26_624
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 159_744 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 26_624
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 159_744 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -6723,185 +6867,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(192, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 6144)
-                        Self.store(t0_2 - t0_1, to: column + 12_288)
-                        Self.store(t0_1 - t0_3, to: column + 18_432)
-                        Self.store(t1_0 - t1_2, to: column + 24_576)
-                        Self.store(t1_1 + t1_2, to: column + 30_720)
-                        Self.store(t1_2 - t1_1, to: column + 36_864)
-                        Self.store(t1_1 - t1_3, to: column + 43_008)
-                        Self.store(t2_0 - t2_2, to: column + 49_152)
-                        Self.store(t2_1 + t2_2, to: column + 55_296)
-                        Self.store(t2_2 - t2_1, to: column + 61_440)
-                        Self.store(t2_1 - t2_3, to: column + 67_584)
-                        Self.store(t3_0 - t3_2, to: column + 73_728)
-                        Self.store(t3_1 + t3_2, to: column + 79_872)
-                        Self.store(t3_2 - t3_1, to: column + 86_016)
-                        Self.store(t3_1 - t3_3, to: column + 92_160)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 6144)
+                            Self.store(t0_2 - t0_1, to: column + 12_288)
+                            Self.store(t0_1 - t0_3, to: column + 18_432)
+                            Self.store(t1_0 - t1_2, to: column + 24_576)
+                            Self.store(t1_1 + t1_2, to: column + 30_720)
+                            Self.store(t1_2 - t1_1, to: column + 36_864)
+                            Self.store(t1_1 - t1_3, to: column + 43_008)
+                            Self.store(t2_0 - t2_2, to: column + 49_152)
+                            Self.store(t2_1 + t2_2, to: column + 55_296)
+                            Self.store(t2_2 - t2_1, to: column + 61_440)
+                            Self.store(t2_1 - t2_3, to: column + 67_584)
+                            Self.store(t3_0 - t3_2, to: column + 73_728)
+                            Self.store(t3_1 + t3_2, to: column + 79_872)
+                            Self.store(t3_2 - t3_1, to: column + 86_016)
+                            Self.store(t3_1 - t3_3, to: column + 92_160)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(24, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 6144
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 24 &+ block) &* 3072
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 384 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<192 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 6144
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 24 &+ block) &* 3072
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 384 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<192 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 6144
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 6144
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 6144
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 6144
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 6144
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 6144
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 6144
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 6144
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 6144
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 6144
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 6144
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 6144
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(48, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_179_648 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 6144 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 384)
-                    let m0_2 = Self.load8(m + 768)
-                    let m0_3 = Self.load8(m + 1152)
-                    let m1_0 = Self.load8(m + 1536)
-                    let m1_1 = Self.load8(m + 1920)
-                    let m1_2 = Self.load8(m + 2304)
-                    let m1_3 = Self.load8(m + 2688)
-                    let m2_0 = Self.load8(m + 3072)
-                    let m2_1 = Self.load8(m + 3456)
-                    let m2_2 = Self.load8(m + 3840)
-                    let m2_3 = Self.load8(m + 4224)
-                    let m3_0 = Self.load8(m + 4608)
-                    let m3_1 = Self.load8(m + 4992)
-                    let m3_2 = Self.load8(m + 5376)
-                    let m3_3 = Self.load8(m + 5760)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_179_648 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 6144 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 384)
+                            let m0_2 = Self.load8(m + 768)
+                            let m0_3 = Self.load8(m + 1152)
+                            let m1_0 = Self.load8(m + 1536)
+                            let m1_1 = Self.load8(m + 1920)
+                            let m1_2 = Self.load8(m + 2304)
+                            let m1_3 = Self.load8(m + 2688)
+                            let m2_0 = Self.load8(m + 3072)
+                            let m2_1 = Self.load8(m + 3456)
+                            let m2_2 = Self.load8(m + 3840)
+                            let m2_3 = Self.load8(m + 4224)
+                            let m3_0 = Self.load8(m + 4608)
+                            let m3_1 = Self.load8(m + 4992)
+                            let m3_2 = Self.load8(m + 5376)
+                            let m3_3 = Self.load8(m + 5760)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 {
+                                    let index: Int = corner &+ 7
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 8
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -6914,86 +7058,86 @@ extension Googlenet {
         // weight: (3 blocks, 1, 1, 832, 16)   bias: w[39_936..<39_984]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(3, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 5) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 13_312
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 39_936 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 5, 9) {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 5) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 13_312
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 39_936 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for firstChannel in stride(from: 0, to: 832, by: 64) {
+                            for group in band..<min(band &+ 5, 9) {
+                                let first: Int = min(group &* 6, 43)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                let o3: Int = first &+ 3
+                                let o4: Int = first &+ 4
+                                let o5: Int = first &+ 5
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                                var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                                var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                                var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                                var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                                var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 16
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 16
+                                    let w0 = Self.load8(k + 0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a0_3
+                                tile[8] = a0_4
+                                tile[10] = a0_5
+                                tile[12] = a1_0
+                                tile[14] = a1_1
+                                tile[16] = a1_2
+                                tile[18] = a1_3
+                                tile[20] = a1_4
+                                tile[22] = a1_5
+                            }
+                        }
+                        for group in band..<min(band &+ 5, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 5, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -7012,185 +7156,185 @@ extension Googlenet {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(48, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 1536)
-                        Self.store(t0_2 - t0_1, to: column + 3072)
-                        Self.store(t0_1 - t0_3, to: column + 4608)
-                        Self.store(t1_0 - t1_2, to: column + 6144)
-                        Self.store(t1_1 + t1_2, to: column + 7680)
-                        Self.store(t1_2 - t1_1, to: column + 9216)
-                        Self.store(t1_1 - t1_3, to: column + 10_752)
-                        Self.store(t2_0 - t2_2, to: column + 12_288)
-                        Self.store(t2_1 + t2_2, to: column + 13_824)
-                        Self.store(t2_2 - t2_1, to: column + 15_360)
-                        Self.store(t2_1 - t2_3, to: column + 16_896)
-                        Self.store(t3_0 - t3_2, to: column + 18_432)
-                        Self.store(t3_1 + t3_2, to: column + 19_968)
-                        Self.store(t3_2 - t3_1, to: column + 21_504)
-                        Self.store(t3_1 - t3_3, to: column + 23_040)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 1536)
+                            Self.store(t0_2 - t0_1, to: column + 3072)
+                            Self.store(t0_1 - t0_3, to: column + 4608)
+                            Self.store(t1_0 - t1_2, to: column + 6144)
+                            Self.store(t1_1 + t1_2, to: column + 7680)
+                            Self.store(t1_2 - t1_1, to: column + 9216)
+                            Self.store(t1_1 - t1_3, to: column + 10_752)
+                            Self.store(t2_0 - t2_2, to: column + 12_288)
+                            Self.store(t2_1 + t2_2, to: column + 13_824)
+                            Self.store(t2_2 - t2_1, to: column + 15_360)
+                            Self.store(t2_1 - t2_3, to: column + 16_896)
+                            Self.store(t3_0 - t3_2, to: column + 18_432)
+                            Self.store(t3_1 + t3_2, to: column + 19_968)
+                            Self.store(t3_2 - t3_1, to: column + 21_504)
+                            Self.store(t3_1 - t3_3, to: column + 23_040)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 1536
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 768
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<48 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 1536
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 768
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<48 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (98_304 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (98_304 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 {
+                                    let index: Int = corner &+ 7
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 8
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -7221,13 +7365,13 @@ extension Googlenet {
         // x: 1024   y: 1000
         // weight: (1000, 1024)   bias: w[1_024_000..<1_025_000]
         Self.parallel(250, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+                }
             }
-        }
         }
     }
 

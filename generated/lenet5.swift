@@ -91,9 +91,11 @@ public struct Lenet5: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -102,16 +104,28 @@ public struct Lenet5: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 5880  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.conv1(x, w + 0, a + 0, a + 5880, threads)
-            Self.pool1(a + 0, a + 4704, threads)
-            Self.conv2(a + 4704, w + 208, a + 0, threads)
-            Self.pool2(a + 0, a + 1600, threads)
-            Self.fc1(a + 1600, w + 2624, a + 0, threads)
-            Self.fc2(a + 0, w + 50_752, a + 120, threads)
-            Self.fc3(a + 120, w + 60_928, a + 0, threads)
-            (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
+            // conv1, + relu1 fused
+            let conv1Out = a + 0  // 6×28×28
+            Self.conv1(x, w + 0, conv1Out, scratch, threads)
+            let pool1Out = a + 4704  // 6×14×14
+            Self.pool1(conv1Out, pool1Out, threads)
+            // conv2, + relu2 fused
+            let conv2Out = a + 0  // 16×10×10
+            Self.conv2(pool1Out, w + 208, conv2Out, threads)
+            let pool2Out = a + 1600  // 16×5×5
+            Self.pool2(conv2Out, pool2Out, threads)
+            // fc1, + relu3 fused
+            let fc1Out = a + 0  // 120
+            Self.fc1(pool2Out, w + 2624, fc1Out, threads)
+            // fc2, + relu4 fused
+            let fc2Out = a + 120  // 84
+            Self.fc2(fc1Out, w + 50_752, fc2Out, threads)
+            let fc3Out = a + 0  // 10
+            Self.fc3(fc2Out, w + 60_928, fc3Out, threads)
+            (output + n &* Self.outputCount).update(from: fc3Out, count: Self.outputCount)
         }
     }
 }
@@ -129,87 +143,87 @@ extension Lenet5 {
         // the last tile reads up to 24 floats past the last plane, into lanes it drops
         (scratch + 1024).update(repeating: 0, count: 24)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 892, by: 65_520) {
-        for block in blocks {
-            let firstFilter: Int = (block / 2) &* 6 &+ (block % 2) &* 4
-            let filters: Int = min(4, (block / 2) &* 6 &+ 6 &- firstFilter)
-            let firstChannel: Int = (block / 2) &* 1
-            let kernelOffset: Int = block &* 100
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 200 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 65_520, 892), by: 24) {
-                var a0_0 = SIMD8<Float>(repeating: bias[0])
-                var a0_1 = SIMD8<Float>(repeating: bias[0])
-                var a0_2 = SIMD8<Float>(repeating: bias[0])
-                var a1_0 = SIMD8<Float>(repeating: bias[1])
-                var a1_1 = SIMD8<Float>(repeating: bias[1])
-                var a1_2 = SIMD8<Float>(repeating: bias[1])
-                var a2_0 = SIMD8<Float>(repeating: bias[2])
-                var a2_1 = SIMD8<Float>(repeating: bias[2])
-                var a2_2 = SIMD8<Float>(repeating: bias[2])
-                var a3_0 = SIMD8<Float>(repeating: bias[3])
-                var a3_1 = SIMD8<Float>(repeating: bias[3])
-                var a3_2 = SIMD8<Float>(repeating: bias[3])
-                for i in 0..<5 {
-                    let rowOffset: Int = firstChannel &* 1024 &+ p &+ i &* 32
-                    for j in 0..<5 {
-                        let tapOffset: Int = (i &* 5 &+ j) &* 4
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<1 {
-                            let source = scratch + (columnOffset &+ ic &* 1024)
-                            let v0 = Self.load8(source + 0)
-                            let v1 = Self.load8(source + 8)
-                            let v2 = Self.load8(source + 16)
-                            let k = kernel + (tapOffset &+ ic &* 4)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a0_2, k[0], v2)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a1_2, k[1], v2)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a2_2, k[2], v2)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a3_2, k[3], v2)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a1_0
-                tile[8] = a1_1
-                tile[10] = a1_2
-                tile[12] = a2_0
-                tile[14] = a2_1
-                tile[16] = a2_2
-                tile[18] = a3_0
-                tile[20] = a3_1
-                tile[22] = a3_2
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 784
-                    for t in 0..<3 {
-                        let q: Int = p &+ t &* 8
-                        let row: Int = q / 32
-                        let column: Int = q &- row &* 32
-                        let v = tile[(r &* 3 &+ t) &* 2]
-                        if column &+ 8 <= 28 && q &+ 8 <= 892 {
-                            let index: Int = filterOffset &+ row &* 28 &+ column
-                            Self.store(Self.relu(v), to: y + index)
-                        }
-                        else {
-                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 28, columns: 32, end: 892)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 892, by: 65_520) {
+                    for block in blocks {
+                        let firstFilter: Int = (block / 2) &* 6 &+ (block % 2) &* 4
+                        let filters: Int = min(4, (block / 2) &* 6 &+ 6 &- firstFilter)
+                        let firstChannel: Int = (block / 2) &* 1
+                        let kernelOffset: Int = block &* 100
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 200 &+ firstFilter
+                        let bias = w + biasOffset
+                        for p in stride(from: band, to: min(band &+ 65_520, 892), by: 24) {
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for i in 0..<5 {
+                                let rowOffset: Int = firstChannel &* 1024 &+ p &+ i &* 32
+                                for j in 0..<5 {
+                                    let tapOffset: Int = (i &* 5 &+ j) &* 4
+                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    for ic in 0..<1 {
+                                        let source = scratch + (columnOffset &+ ic &* 1024)
+                                        let v0 = Self.load8(source + 0)
+                                        let v1 = Self.load8(source + 8)
+                                        let v2 = Self.load8(source + 16)
+                                        let k = kernel + (tapOffset &+ ic &* 4)
+                                        Self.multiplyAdd(&a0_0, k[0], v0)
+                                        Self.multiplyAdd(&a0_1, k[0], v1)
+                                        Self.multiplyAdd(&a0_2, k[0], v2)
+                                        Self.multiplyAdd(&a1_0, k[1], v0)
+                                        Self.multiplyAdd(&a1_1, k[1], v1)
+                                        Self.multiplyAdd(&a1_2, k[1], v2)
+                                        Self.multiplyAdd(&a2_0, k[2], v0)
+                                        Self.multiplyAdd(&a2_1, k[2], v1)
+                                        Self.multiplyAdd(&a2_2, k[2], v2)
+                                        Self.multiplyAdd(&a3_0, k[3], v0)
+                                        Self.multiplyAdd(&a3_1, k[3], v1)
+                                        Self.multiplyAdd(&a3_2, k[3], v2)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                let filterOffset: Int = (firstFilter &+ r) &* 784
+                                for t in 0..<3 {
+                                    let q: Int = p &+ t &* 8
+                                    let row: Int = q / 32
+                                    let column: Int = q &- row &* 32
+                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    if column &+ 8 <= 28 && q &+ 8 <= 892 {
+                                        let index: Int = filterOffset &+ row &* 28 &+ column
+                                        Self.store(Self.relu(v), to: y + index)
+                                    }
+                                    else {
+                                        Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 28, columns: 32, end: 892)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -219,31 +233,31 @@ extension Lenet5 {
     static func pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 6×28×28   y: 6×14×14
         Self.parallel(6, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 33)
-        for c in channels {
-            let plane = x + c &* 784
-            for oh in 0..<14 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 28, by: 16) {
-                    let count = min(16, 28 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 33)
+                for c in channels {
+                    let plane = x + c &* 784
+                    for oh in 0..<14 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 28, by: 16) {
+                            let count = min(16, 28 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 14, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -255,91 +269,91 @@ extension Lenet5 {
         // weight: (1 blocks, 5, 5, 6, 16)   bias: w[2400..<2416]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2400
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2400 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 6, 94)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 10) &* 4
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 10) &* 4
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 10) &* 4
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 10) &* 4
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 10) &* 4
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 10) &* 4
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<5 {
-                    for j in 0..<5 {
-                        let tapBase = x + (i &* 14 &+ j)
-                        let tapKernel = kernel + (i &* 480 &+ j &* 96)
-                        for ic in 0..<6 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2400
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 2400 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 6, 94)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 10) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 10) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 10) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 10) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 10) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 10) &* 4
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<5 {
+                                for j in 0..<5 {
+                                    let tapBase = x + (i &* 14 &+ j)
+                                    let tapKernel = kernel + (i &* 480 &+ j &* 96)
+                                    for ic in 0..<6 {
+                                        let tap = tapBase + ic &* 196
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 100 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 100 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -349,31 +363,31 @@ extension Lenet5 {
     static func pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×10×10   y: 16×5×5
         Self.parallel(16, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 33)
-        for c in channels {
-            let plane = x + c &* 100
-            for oh in 0..<5 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 10, by: 16) {
-                    let count = min(16, 10 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 10 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 33)
+                for c in channels {
+                    let plane = x + c &* 100
+                    for oh in 0..<5 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 10, by: 16) {
+                            let count = min(16, 10 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 10 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 5, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 5 &+ oh) &* 5 &+ ow), count: min(16, 5 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 5, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 5 &+ oh) &* 5 &+ ow), count: min(16, 5 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -384,13 +398,13 @@ extension Lenet5 {
         // x: 400   y: 120
         // weight: (120, 400)   bias: w[48_000..<48_120]
         Self.parallel(30, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 400, stride: 400, x, count: 400)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[48_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 400, stride: 400, x, count: 400)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[48_000 &+ u &+ r]
+                }
             }
-        }
         }
         for i in 0..<120 {
             let v = y[i]
@@ -405,13 +419,13 @@ extension Lenet5 {
         // x: 120   y: 84
         // weight: (84, 120)   bias: w[10_080..<10_164]
         Self.parallel(21, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 120, stride: 120, x, count: 120)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[10_080 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 120, stride: 120, x, count: 120)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[10_080 &+ u &+ r]
+                }
             }
-        }
         }
         for i in 0..<84 {
             let v = y[i]
@@ -426,13 +440,13 @@ extension Lenet5 {
         // x: 84   y: 10
         // weight: (10, 84)   bias: w[840..<850]
         Self.parallel(2, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 84, stride: 84, x, count: 84)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[840 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 84, stride: 84, x, count: 84)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[840 &+ u &+ r]
+                }
             }
-        }
         }
         for u in 8..<10 {
             y[u] = Self.dot(w + u &* 84, x, count: 84) + w[840 &+ u]

@@ -7,6 +7,9 @@ import Foundation
 /// 
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
+/// 
+/// Activations marked NCHWc are stored (C / 8, H, W, 8): a pixel's 8 channels side by side,
+/// one vector, which depthwise and 1×1 convs read and write whole; the others are NCHW, as in PyTorch.
 public struct MobilenetV1: Sendable {
     public static let inputShape = [3, 224, 224]
     public static let outputShape = [1000]
@@ -361,9 +364,11 @@ public struct MobilenetV1: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -372,38 +377,95 @@ public struct MobilenetV1: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 1_605_632  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.features_conv0_conv(x, w + 0, a + 0, a + 1_605_632, threads)
-            Self.features_block1_dw(a + 0, w + 896, a + 401_408, threads)
-            Self.features_block1_pw(a + 401_408, w + 1216, a + 802_816, threads)
-            Self.features_block2_dw(a + 802_816, w + 3328, a + 0, threads)
-            Self.features_block2_pw(a + 0, w + 3968, a + 200_704, threads)
-            Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112, threads)
-            Self.features_block3_pw(a + 602_112, w + 13_568, a + 0, threads)
-            Self.features_block4_dw(a + 0, w + 30_080, a + 401_408, threads)
-            Self.features_block4_pw(a + 401_408, w + 31_360, a + 0, threads)
-            Self.features_block5_dw(a + 0, w + 64_384, a + 200_704, threads)
-            Self.features_block5_pw(a + 200_704, w + 66_944, a + 0, threads)
-            Self.features_block6_dw(a + 0, w + 132_736, a + 200_704, threads)
-            Self.features_block6_pw(a + 200_704, w + 135_296, a + 0, threads)
-            Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, threads)
-            Self.features_block7_pw(a + 100_352, w + 272_000, a + 0, threads)
-            Self.features_block7_dw(a + 0, w + 534_656, a + 100_352, threads)
-            Self.features_block7_pw(a + 100_352, w + 539_776, a + 0, threads)
-            Self.features_block7_dw(a + 0, w + 802_432, a + 100_352, threads)
-            Self.features_block7_pw(a + 100_352, w + 807_552, a + 0, threads)
-            Self.features_block7_dw(a + 0, w + 1_070_208, a + 100_352, threads)
-            Self.features_block7_pw(a + 100_352, w + 1_075_328, a + 0, threads)
-            Self.features_block7_dw(a + 0, w + 1_337_984, a + 100_352, threads)
-            Self.features_block7_pw(a + 100_352, w + 1_343_104, a + 0, threads)
-            Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, threads)
-            Self.features_block12_pw(a + 100_352, w + 1_610_880, a + 0, threads)
-            Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, threads)
-            Self.features_block13_pw(a + 50_176, w + 2_146_432, a + 0, threads)
-            Self.avgpool(a + 0, a + 50_176)
-            Self.fc(a + 50_176, w + 3_196_032, a + 0, threads)
-            (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
+            // features.conv0.conv, + features.conv0.bn folded, + features.conv0.relu fused
+            let features_conv0_convOut = a + 0  // 32×112×112 NCHWc
+            Self.features_conv0_conv(x, w + 0, features_conv0_convOut, scratch, threads)
+            // features.block1.dw, + features.block1.dw_bn folded, + features.block1.dw_relu fused
+            let features_block1_dwOut = a + 401_408  // 32×112×112 NCHWc
+            Self.features_block1_dw(features_conv0_convOut, w + 896, features_block1_dwOut, threads)
+            // features.block1.pw, + features.block1.pw_bn folded, + features.block1.pw_relu fused
+            let features_block1_pwOut = a + 802_816  // 64×112×112 NCHWc
+            Self.features_block1_pw(features_block1_dwOut, w + 1216, features_block1_pwOut, threads)
+            // features.block2.dw, + features.block2.dw_bn folded, + features.block2.dw_relu fused
+            let features_block2_dwOut = a + 0  // 64×56×56 NCHWc
+            Self.features_block2_dw(features_block1_pwOut, w + 3328, features_block2_dwOut, threads)
+            // features.block2.pw, + features.block2.pw_bn folded, + features.block2.pw_relu fused
+            let features_block2_pwOut = a + 200_704  // 128×56×56 NCHWc
+            Self.features_block2_pw(features_block2_dwOut, w + 3968, features_block2_pwOut, threads)
+            // features.block3.dw, + features.block3.dw_bn folded, + features.block3.dw_relu fused
+            let features_block3_dwOut = a + 602_112  // 128×56×56 NCHWc
+            Self.features_block3_dw(features_block2_pwOut, w + 12_288, features_block3_dwOut, threads)
+            // features.block3.pw, + features.block3.pw_bn folded, + features.block3.pw_relu fused
+            let features_block3_pwOut = a + 0  // 128×56×56 NCHWc
+            Self.features_block3_pw(features_block3_dwOut, w + 13_568, features_block3_pwOut, threads)
+            // features.block4.dw, + features.block4.dw_bn folded, + features.block4.dw_relu fused
+            let features_block4_dwOut = a + 401_408  // 128×28×28 NCHWc
+            Self.features_block4_dw(features_block3_pwOut, w + 30_080, features_block4_dwOut, threads)
+            // features.block4.pw, + features.block4.pw_bn folded, + features.block4.pw_relu fused
+            let features_block4_pwOut = a + 0  // 256×28×28 NCHWc
+            Self.features_block4_pw(features_block4_dwOut, w + 31_360, features_block4_pwOut, threads)
+            // features.block5.dw, + features.block5.dw_bn folded, + features.block5.dw_relu fused
+            let features_block5_dwOut = a + 200_704  // 256×28×28 NCHWc
+            Self.features_block5_dw(features_block4_pwOut, w + 64_384, features_block5_dwOut, threads)
+            // features.block5.pw, + features.block5.pw_bn folded, + features.block5.pw_relu fused
+            let features_block5_pwOut = a + 0  // 256×28×28 NCHWc
+            Self.features_block5_pw(features_block5_dwOut, w + 66_944, features_block5_pwOut, threads)
+            // features.block6.dw, + features.block6.dw_bn folded, + features.block6.dw_relu fused
+            let features_block6_dwOut = a + 200_704  // 256×14×14 NCHWc
+            Self.features_block6_dw(features_block5_pwOut, w + 132_736, features_block6_dwOut, threads)
+            // features.block6.pw, + features.block6.pw_bn folded, + features.block6.pw_relu fused
+            let features_block6_pwOut = a + 0  // 512×14×14 NCHWc
+            Self.features_block6_pw(features_block6_dwOut, w + 135_296, features_block6_pwOut, threads)
+            // features.block7.dw, + features.block7.dw_bn folded, + features.block7.dw_relu fused
+            let features_block7_dwOut = a + 100_352  // 512×14×14 NCHWc
+            Self.features_block7_dw(features_block6_pwOut, w + 266_880, features_block7_dwOut, threads)
+            // features.block7.pw, + features.block7.pw_bn folded, + features.block7.pw_relu fused
+            let features_block7_pwOut = a + 0  // 512×14×14 NCHWc
+            Self.features_block7_pw(features_block7_dwOut, w + 272_000, features_block7_pwOut, threads)
+            // features.block8.dw, + features.block8.dw_bn folded, + features.block8.dw_relu fused (features_block7_dw's function)
+            let features_block8_dwOut = a + 100_352  // 512×14×14 NCHWc
+            Self.features_block7_dw(features_block7_pwOut, w + 534_656, features_block8_dwOut, threads)
+            // features.block8.pw, + features.block8.pw_bn folded, + features.block8.pw_relu fused (features_block7_pw's function)
+            let features_block8_pwOut = a + 0  // 512×14×14 NCHWc
+            Self.features_block7_pw(features_block8_dwOut, w + 539_776, features_block8_pwOut, threads)
+            // features.block9.dw, + features.block9.dw_bn folded, + features.block9.dw_relu fused (features_block7_dw's function)
+            let features_block9_dwOut = a + 100_352  // 512×14×14 NCHWc
+            Self.features_block7_dw(features_block8_pwOut, w + 802_432, features_block9_dwOut, threads)
+            // features.block9.pw, + features.block9.pw_bn folded, + features.block9.pw_relu fused (features_block7_pw's function)
+            let features_block9_pwOut = a + 0  // 512×14×14 NCHWc
+            Self.features_block7_pw(features_block9_dwOut, w + 807_552, features_block9_pwOut, threads)
+            // features.block10.dw, + features.block10.dw_bn folded, + features.block10.dw_relu fused (features_block7_dw's function)
+            let features_block10_dwOut = a + 100_352  // 512×14×14 NCHWc
+            Self.features_block7_dw(features_block9_pwOut, w + 1_070_208, features_block10_dwOut, threads)
+            // features.block10.pw, + features.block10.pw_bn folded, + features.block10.pw_relu fused (features_block7_pw's function)
+            let features_block10_pwOut = a + 0  // 512×14×14 NCHWc
+            Self.features_block7_pw(features_block10_dwOut, w + 1_075_328, features_block10_pwOut, threads)
+            // features.block11.dw, + features.block11.dw_bn folded, + features.block11.dw_relu fused (features_block7_dw's function)
+            let features_block11_dwOut = a + 100_352  // 512×14×14 NCHWc
+            Self.features_block7_dw(features_block10_pwOut, w + 1_337_984, features_block11_dwOut, threads)
+            // features.block11.pw, + features.block11.pw_bn folded, + features.block11.pw_relu fused (features_block7_pw's function)
+            let features_block11_pwOut = a + 0  // 512×14×14 NCHWc
+            Self.features_block7_pw(features_block11_dwOut, w + 1_343_104, features_block11_pwOut, threads)
+            // features.block12.dw, + features.block12.dw_bn folded, + features.block12.dw_relu fused
+            let features_block12_dwOut = a + 100_352  // 512×7×7 NCHWc
+            Self.features_block12_dw(features_block11_pwOut, w + 1_605_760, features_block12_dwOut, threads)
+            // features.block12.pw, + features.block12.pw_bn folded, + features.block12.pw_relu fused
+            let features_block12_pwOut = a + 0  // 1024×7×7 NCHWc
+            Self.features_block12_pw(features_block12_dwOut, w + 1_610_880, features_block12_pwOut, threads)
+            // features.block13.dw, + features.block13.dw_bn folded, + features.block13.dw_relu fused
+            let features_block13_dwOut = a + 50_176  // 1024×7×7 NCHWc
+            Self.features_block13_dw(features_block12_pwOut, w + 2_136_192, features_block13_dwOut, threads)
+            // features.block13.pw, + features.block13.pw_bn folded, + features.block13.pw_relu fused
+            let features_block13_pwOut = a + 0  // 1024×7×7 NCHWc
+            Self.features_block13_pw(features_block13_dwOut, w + 2_146_432, features_block13_pwOut, threads)
+            let avgpoolOut = a + 50_176  // 1024×1×1
+            Self.avgpool(features_block13_pwOut, avgpoolOut)
+            let fcOut = a + 0  // 1000
+            Self.fc(avgpoolOut, w + 3_196_032, fcOut, threads)
+            (output + n &* Self.outputCount).update(from: fcOut, count: Self.outputCount)
         }
     }
 }
@@ -418,80 +480,80 @@ extension MobilenetV1 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 2091, by: 429) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 864 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 429, 2091) {
-                let first: Int = min(group &* 6, 12538)
-                let q0: Int = first
-                let o0: Int = (q0 / 112) &* 452 &+ (q0 % 112) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 112) &* 452 &+ (q1 % 112) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 112) &* 452 &+ (q2 % 112) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 112) &* 452 &+ (q3 % 112) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 112) &* 452 &+ (q4 % 112) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 112) &* 452 &+ (q5 % 112) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 226 &+ j)
-                        let tapKernel = kernel + (i &* 144 &+ j &* 48)
-                        for ic in 0..<3 {
-                            let tap = tapBase + ic &* 51_076
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 2091, by: 429) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 432
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 864 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 429, 2091) {
+                            let first: Int = min(group &* 6, 12538)
+                            let q0: Int = first
+                            let o0: Int = (q0 / 112) &* 452 &+ (q0 % 112) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 112) &* 452 &+ (q1 % 112) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 112) &* 452 &+ (q2 % 112) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 112) &* 452 &+ (q3 % 112) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 112) &* 452 &+ (q4 % 112) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 112) &* 452 &+ (q5 % 112) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 226 &+ j)
+                                    let tapKernel = kernel + (i &* 144 &+ j &* 48)
+                                    for ic in 0..<3 {
+                                        let tap = tapBase + ic &* 51_076
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 200_704 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 200_704 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 200_704 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 200_704 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 200_704 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 200_704 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 200_704 &+ first &* 8 &+ 100_352))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 200_704 &+ first &* 8 &+ 100_360))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 200_704 &+ first &* 8 &+ 100_368))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 200_704 &+ first &* 8 &+ 100_376))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 200_704 &+ first &* 8 &+ 100_384))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 200_704 &+ first &* 8 &+ 100_392))
                         }
                     }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 200_704 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 200_704 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 200_704 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 200_704 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 200_704 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 200_704 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 200_704 &+ first &* 8 &+ 100_352))
-                Self.store(Self.relu(a1_1), to: y + (block &* 200_704 &+ first &* 8 &+ 100_360))
-                Self.store(Self.relu(a1_2), to: y + (block &* 200_704 &+ first &* 8 &+ 100_368))
-                Self.store(Self.relu(a1_3), to: y + (block &* 200_704 &+ first &* 8 &+ 100_376))
-                Self.store(Self.relu(a1_4), to: y + (block &* 200_704 &+ first &* 8 &+ 100_384))
-                Self.store(Self.relu(a1_5), to: y + (block &* 200_704 &+ first &* 8 &+ 100_392))
             }
-        }
-        }
-        }
         }
     }
 
@@ -624,168 +686,168 @@ extension MobilenetV1 {
         // weight: (4 blocks, 1, 1, 32, 16)   bias: w[2048..<2112]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 2091, by: 168) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 512
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2048 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 168, 2091) {
-                let first: Int = min(group &* 6, 12538)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<4 {
-                    let tap = tapBase + inputBlock &* 100_352
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 2091, by: 168) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 512
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 2048 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 168, 2091) {
+                            let first: Int = min(group &* 6, 12538)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<4 {
+                                let tap = tapBase + inputBlock &* 100_352
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 200_704 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 200_704 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 200_704 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 200_704 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 200_704 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 200_704 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 200_704 &+ first &* 8 &+ 100_352))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 200_704 &+ first &* 8 &+ 100_360))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 200_704 &+ first &* 8 &+ 100_368))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 200_704 &+ first &* 8 &+ 100_376))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 200_704 &+ first &* 8 &+ 100_384))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 200_704 &+ first &* 8 &+ 100_392))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 200_704 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 200_704 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 200_704 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 200_704 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 200_704 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 200_704 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 200_704 &+ first &* 8 &+ 100_352))
-                Self.store(Self.relu(a1_1), to: y + (block &* 200_704 &+ first &* 8 &+ 100_360))
-                Self.store(Self.relu(a1_2), to: y + (block &* 200_704 &+ first &* 8 &+ 100_368))
-                Self.store(Self.relu(a1_3), to: y + (block &* 200_704 &+ first &* 8 &+ 100_376))
-                Self.store(Self.relu(a1_4), to: y + (block &* 200_704 &+ first &* 8 &+ 100_384))
-                Self.store(Self.relu(a1_5), to: y + (block &* 200_704 &+ first &* 8 &+ 100_392))
             }
-        }
-        }
-        }
         }
     }
 
@@ -917,168 +979,168 @@ extension MobilenetV1 {
         // weight: (8 blocks, 1, 1, 64, 16)   bias: w[8192..<8320]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 523, by: 84) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 84, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<8 {
-                    let tap = tapBase + inputBlock &* 25_088
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 523, by: 84) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 1024
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 8192 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 84, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<8 {
+                                let tap = tapBase + inputBlock &* 25_088
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 50_176 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 50_176 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 50_176 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 50_176 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 50_176 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 50_176 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 50_176 &+ first &* 8 &+ 25_088))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 50_176 &+ first &* 8 &+ 25_096))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 50_176 &+ first &* 8 &+ 25_104))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 50_176 &+ first &* 8 &+ 25_112))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 50_176 &+ first &* 8 &+ 25_120))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 50_176 &+ first &* 8 &+ 25_128))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 50_176 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 50_176 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 50_176 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 50_176 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 50_176 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 50_176 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 50_176 &+ first &* 8 &+ 25_088))
-                Self.store(Self.relu(a1_1), to: y + (block &* 50_176 &+ first &* 8 &+ 25_096))
-                Self.store(Self.relu(a1_2), to: y + (block &* 50_176 &+ first &* 8 &+ 25_104))
-                Self.store(Self.relu(a1_3), to: y + (block &* 50_176 &+ first &* 8 &+ 25_112))
-                Self.store(Self.relu(a1_4), to: y + (block &* 50_176 &+ first &* 8 &+ 25_120))
-                Self.store(Self.relu(a1_5), to: y + (block &* 50_176 &+ first &* 8 &+ 25_128))
             }
-        }
-        }
-        }
         }
     }
 
@@ -1211,168 +1273,168 @@ extension MobilenetV1 {
         // weight: (8 blocks, 1, 1, 128, 16)   bias: w[16_384..<16_512]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 523, by: 37) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 37, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<16 {
-                    let tap = tapBase + inputBlock &* 25_088
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 523, by: 37) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_384 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 37, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<16 {
+                                let tap = tapBase + inputBlock &* 25_088
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 50_176 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 50_176 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 50_176 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 50_176 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 50_176 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 50_176 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 50_176 &+ first &* 8 &+ 25_088))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 50_176 &+ first &* 8 &+ 25_096))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 50_176 &+ first &* 8 &+ 25_104))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 50_176 &+ first &* 8 &+ 25_112))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 50_176 &+ first &* 8 &+ 25_120))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 50_176 &+ first &* 8 &+ 25_128))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 50_176 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 50_176 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 50_176 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 50_176 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 50_176 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 50_176 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 50_176 &+ first &* 8 &+ 25_088))
-                Self.store(Self.relu(a1_1), to: y + (block &* 50_176 &+ first &* 8 &+ 25_096))
-                Self.store(Self.relu(a1_2), to: y + (block &* 50_176 &+ first &* 8 &+ 25_104))
-                Self.store(Self.relu(a1_3), to: y + (block &* 50_176 &+ first &* 8 &+ 25_112))
-                Self.store(Self.relu(a1_4), to: y + (block &* 50_176 &+ first &* 8 &+ 25_120))
-                Self.store(Self.relu(a1_5), to: y + (block &* 50_176 &+ first &* 8 &+ 25_128))
             }
-        }
-        }
-        }
         }
     }
 
@@ -1504,168 +1566,168 @@ extension MobilenetV1 {
         // weight: (16 blocks, 1, 1, 128, 16)   bias: w[32_768..<33_024]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 131, by: 42) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 42, 131) {
-                let first: Int = min(group &* 6, 778)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<16 {
-                    let tap = tapBase + inputBlock &* 6272
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 131, by: 42) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 32_768 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 42, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<16 {
+                                let tap = tapBase + inputBlock &* 6272
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
-                Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
-                Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
-                Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
-                Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
-                Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
             }
-        }
-        }
-        }
         }
     }
 
@@ -1798,168 +1860,168 @@ extension MobilenetV1 {
         // weight: (16 blocks, 1, 1, 256, 16)   bias: w[65_536..<65_792]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 131, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 131) {
-                let first: Int = min(group &* 6, 778)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<32 {
-                    let tap = tapBase + inputBlock &* 6272
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 131, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 65_536 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<32 {
+                                let tap = tapBase + inputBlock &* 6272
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
-                Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
-                Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
-                Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
-                Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
-                Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
             }
-        }
-        }
-        }
         }
     }
 
@@ -2091,168 +2153,168 @@ extension MobilenetV1 {
         // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<32 {
-                    let tap = tapBase + inputBlock &* 1568
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 131_072 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<32 {
+                                let tap = tapBase + inputBlock &* 1568
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 3136 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 3136 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
-                Self.store(Self.relu(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
-                Self.store(Self.relu(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
-                Self.store(Self.relu(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
-                Self.store(Self.relu(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
-                Self.store(Self.relu(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
             }
-        }
-        }
-        }
         }
     }
 
@@ -2387,168 +2449,168 @@ extension MobilenetV1 {
         // weight: (32 blocks, 1, 1, 512, 16)   bias: w[262_144..<262_656]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<64 {
-                    let tap = tapBase + inputBlock &* 1568
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 262_144 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<64 {
+                                let tap = tapBase + inputBlock &* 1568
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 3136 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 3136 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
-                Self.store(Self.relu(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
-                Self.store(Self.relu(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
-                Self.store(Self.relu(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
-                Self.store(Self.relu(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
-                Self.store(Self.relu(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
             }
-        }
-        }
-        }
         }
     }
 
@@ -2680,147 +2742,147 @@ extension MobilenetV1 {
         // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
         // tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
-        for band in stride(from: 0, to: 10, by: 10) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 10, 10) {
-                let first: Int = min(group &* 5, 44)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<64 {
-                    let tap = tapBase + inputBlock &* 392
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
+                for band in stride(from: 0, to: 10, by: 10) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 524_288 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 10, 10) {
+                            let first: Int = min(group &* 5, 44)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<64 {
+                                let tap = tapBase + inputBlock &* 392
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 784 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 784 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 784 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 784 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 784 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 784 &+ first &* 8 &+ 392))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 784 &+ first &* 8 &+ 400))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 784 &+ first &* 8 &+ 408))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 784 &+ first &* 8 &+ 416))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 784 &+ first &* 8 &+ 424))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 784 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 784 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 784 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 784 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 784 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a1_0), to: y + (block &* 784 &+ first &* 8 &+ 392))
-                Self.store(Self.relu(a1_1), to: y + (block &* 784 &+ first &* 8 &+ 400))
-                Self.store(Self.relu(a1_2), to: y + (block &* 784 &+ first &* 8 &+ 408))
-                Self.store(Self.relu(a1_3), to: y + (block &* 784 &+ first &* 8 &+ 416))
-                Self.store(Self.relu(a1_4), to: y + (block &* 784 &+ first &* 8 &+ 424))
             }
-        }
-        }
-        }
         }
     }
 
@@ -2953,147 +3015,147 @@ extension MobilenetV1 {
         // weight: (64 blocks, 1, 1, 1024, 16)   bias: w[1_048_576..<1_049_600]
         // tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
-        for band in stride(from: 0, to: 10, by: 10) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 10, 10) {
-                let first: Int = min(group &* 5, 44)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<128 {
-                    let tap = tapBase + inputBlock &* 392
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
+                for band in stride(from: 0, to: 10, by: 10) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 16_384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1_048_576 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 10, 10) {
+                            let first: Int = min(group &* 5, 44)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<128 {
+                                let tap = tapBase + inputBlock &* 392
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 784 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 784 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 784 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 784 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 784 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 784 &+ first &* 8 &+ 392))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 784 &+ first &* 8 &+ 400))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 784 &+ first &* 8 &+ 408))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 784 &+ first &* 8 &+ 416))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 784 &+ first &* 8 &+ 424))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 784 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 784 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 784 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 784 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 784 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a1_0), to: y + (block &* 784 &+ first &* 8 &+ 392))
-                Self.store(Self.relu(a1_1), to: y + (block &* 784 &+ first &* 8 &+ 400))
-                Self.store(Self.relu(a1_2), to: y + (block &* 784 &+ first &* 8 &+ 408))
-                Self.store(Self.relu(a1_3), to: y + (block &* 784 &+ first &* 8 &+ 416))
-                Self.store(Self.relu(a1_4), to: y + (block &* 784 &+ first &* 8 &+ 424))
             }
-        }
-        }
-        }
         }
     }
 
@@ -3119,13 +3181,13 @@ extension MobilenetV1 {
         // x: 1024   y: 1000
         // weight: (1000, 1024)   bias: w[1_024_000..<1_025_000]
         Self.parallel(250, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+                }
             }
-        }
         }
     }
 

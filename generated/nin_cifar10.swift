@@ -7,6 +7,9 @@ import Foundation
 /// 
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
+/// 
+/// Activations marked NCHWc are stored (C / 8, H, W, 8): a pixel's 8 channels side by side,
+/// one vector, which depthwise and 1×1 convs read and write whole; the others are NCHW, as in PyTorch.
 public struct NinCifar10: Sendable {
     public static let inputShape = [3, 32, 32]
     public static let outputShape = [10]
@@ -126,9 +129,11 @@ public struct NinCifar10: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -137,21 +142,43 @@ public struct NinCifar10: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 360_448  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.features_conv1(x, w + 0, a + 0, a + 360_448, threads)
-            Self.features_cccp1(a + 0, w + 14_592, a + 196_608, a + 360_448, threads)
-            Self.features_cccp2(a + 196_608, w + 45_472, a + 0, a + 360_448, threads)
-            Self.features_pool1(a + 0, a + 98_304, threads)
-            Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448, threads)
-            Self.features_cccp3(a + 0, w + 521_920, a + 49_152, threads)
-            Self.features_cccp4(a + 49_152, w + 558_976, a + 0, threads)
-            Self.features_pool2(a + 0, a + 49_152)
-            Self.features_conv3(a + 49_152, w + 596_032, a + 0, a + 360_448, threads)
-            Self.features_cccp5(a + 0, w + 1_186_048, a + 12_288, threads)
-            Self.features_cccp6(a + 12_288, w + 1_223_104, a + 0, threads)
-            Self.pool3(a + 0, a + 640)
-            (output + n &* Self.outputCount).update(from: a + 640, count: Self.outputCount)
+            // features.conv1, + features.relu1 fused
+            let features_conv1Out = a + 0  // 192×32×32
+            Self.features_conv1(x, w + 0, features_conv1Out, scratch, threads)
+            // features.cccp1, + features.relu_cccp1 fused
+            let features_cccp1Out = a + 196_608  // 160×32×32
+            Self.features_cccp1(features_conv1Out, w + 14_592, features_cccp1Out, scratch, threads)
+            // features.cccp2, + features.relu_cccp2 fused
+            let features_cccp2Out = a + 0  // 96×32×32
+            Self.features_cccp2(features_cccp1Out, w + 45_472, features_cccp2Out, scratch, threads)
+            let features_pool1Out = a + 98_304  // 96×16×16
+            Self.features_pool1(features_cccp2Out, features_pool1Out, threads)
+            // features.conv2, + features.relu2 fused
+            let features_conv2Out = a + 0  // 192×16×16 NCHWc
+            Self.features_conv2(features_pool1Out, w + 60_928, features_conv2Out, scratch, threads)
+            // features.cccp3, + features.relu_cccp3 fused
+            let features_cccp3Out = a + 49_152  // 192×16×16 NCHWc
+            Self.features_cccp3(features_conv2Out, w + 521_920, features_cccp3Out, threads)
+            // features.cccp4, + features.relu_cccp4 fused
+            let features_cccp4Out = a + 0  // 192×16×16
+            Self.features_cccp4(features_cccp3Out, w + 558_976, features_cccp4Out, threads)
+            let features_pool2Out = a + 49_152  // 192×8×8
+            Self.features_pool2(features_cccp4Out, features_pool2Out)
+            // features.conv3, + features.relu3 fused
+            let features_conv3Out = a + 0  // 192×8×8 NCHWc
+            Self.features_conv3(features_pool2Out, w + 596_032, features_conv3Out, scratch, threads)
+            // features.cccp5, + features.relu_cccp5 fused
+            let features_cccp5Out = a + 12_288  // 192×8×8
+            Self.features_cccp5(features_conv3Out, w + 1_186_048, features_cccp5Out, threads)
+            // features.cccp6, + features.relu_cccp6 fused
+            let features_cccp6Out = a + 0  // 10×8×8
+            Self.features_cccp6(features_cccp5Out, w + 1_223_104, features_cccp6Out, threads)
+            let pool3Out = a + 640  // 10×1×1
+            Self.pool3(features_cccp6Out, pool3Out)
+            (output + n &* Self.outputCount).update(from: pool3Out, count: Self.outputCount)
         }
     }
 }
@@ -166,91 +193,91 @@ extension NinCifar10 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 3, height: 32, width: 32, top: 2, left: 2, rows: 36, columns: 36, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 171, by: 171) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 1200
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 14_400 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 171, 171) {
-                let first: Int = min(group &* 6, 1018)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 32) &* 4
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 32) &* 4
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 32) &* 4
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 32) &* 4
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 32) &* 4
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 32) &* 4
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<5 {
-                    for j in 0..<5 {
-                        let tapBase = scratch + (i &* 36 &+ j)
-                        let tapKernel = kernel + (i &* 240 &+ j &* 48)
-                        for ic in 0..<3 {
-                            let tap = tapBase + ic &* 1296
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 171, by: 171) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 1200
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 14_400 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 171, 171) {
+                            let first: Int = min(group &* 6, 1018)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 32) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 32) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 32) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 32) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 32) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 32) &* 4
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<5 {
+                                for j in 0..<5 {
+                                    let tapBase = scratch + (i &* 36 &+ j)
+                                    let tapKernel = kernel + (i &* 240 &+ j &* 48)
+                                    for ic in 0..<3 {
+                                        let tap = tapBase + ic &* 1296
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -263,81 +290,81 @@ extension NinCifar10 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 192, height: 32, width: 32, top: 0, left: 0, rows: 33, columns: 32, into: scratch, threads: threads)
         Self.parallel(10, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 171, by: 26) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 30_720 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 26, 171) {
-                let first: Int = min(group &* 6, 1018)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = scratch
-                let tapKernel = kernel
-                for ic in 0..<192 {
-                    let tap = tapBase + ic &* 1056
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 171, by: 26) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 30_720 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 26, 171) {
+                            let first: Int = min(group &* 6, 1018)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = scratch
+                            let tapKernel = kernel
+                            for ic in 0..<192 {
+                                let tap = tapBase + ic &* 1056
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -350,81 +377,81 @@ extension NinCifar10 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 160, height: 32, width: 32, top: 0, left: 0, rows: 33, columns: 32, into: scratch, threads: threads)
         Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 171, by: 32) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2560
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 15_360 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 32, 171) {
-                let first: Int = min(group &* 6, 1018)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = scratch
-                let tapKernel = kernel
-                for ic in 0..<160 {
-                    let tap = tapBase + ic &* 1056
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 171, by: 32) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2560
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 15_360 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 32, 171) {
+                            let first: Int = min(group &* 6, 1018)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = scratch
+                            let tapKernel = kernel
+                            for ic in 0..<160 {
+                                let tap = tapBase + ic &* 1056
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -434,33 +461,33 @@ extension NinCifar10 {
     static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×32×32   y: 96×16×16
         Self.parallel(96, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 34)
-        for c in channels {
-            let plane = x + c &* 1024
-            for oh in 0..<16 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 32, by: 16) {
-                    let count = min(16, 32 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 32 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 32 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 34)
+                for c in channels {
+                    let plane = x + c &* 1024
+                    for oh in 0..<16 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 32, by: 16) {
+                            let count = min(16, 32 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 32 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 32 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 16, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 16 &+ oh) &* 16 &+ ow), count: min(16, 16 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 16, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 16 &+ oh) &* 16 &+ ow), count: min(16, 16 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -473,80 +500,80 @@ extension NinCifar10 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 43, by: 43) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 38_400
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 460_800 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 43, 43) {
-                let first: Int = min(group &* 6, 250)
-                let q0: Int = first
-                let o0: Int = q0 &+ (q0 / 16) &* 4
-                let q1: Int = first &+ 1
-                let o1: Int = q1 &+ (q1 / 16) &* 4
-                let q2: Int = first &+ 2
-                let o2: Int = q2 &+ (q2 / 16) &* 4
-                let q3: Int = first &+ 3
-                let o3: Int = q3 &+ (q3 / 16) &* 4
-                let q4: Int = first &+ 4
-                let o4: Int = q4 &+ (q4 / 16) &* 4
-                let q5: Int = first &+ 5
-                let o5: Int = q5 &+ (q5 / 16) &* 4
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<5 {
-                    for j in 0..<5 {
-                        let tapBase = scratch + (i &* 20 &+ j)
-                        let tapKernel = kernel + (i &* 7680 &+ j &* 1536)
-                        for ic in 0..<96 {
-                            let tap = tapBase + ic &* 400
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 43, by: 43) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 38_400
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 460_800 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 43, 43) {
+                            let first: Int = min(group &* 6, 250)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 16) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 16) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 16) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 16) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 16) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 16) &* 4
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<5 {
+                                for j in 0..<5 {
+                                    let tapBase = scratch + (i &* 20 &+ j)
+                                    let tapKernel = kernel + (i &* 7680 &+ j &* 1536)
+                                    for ic in 0..<96 {
+                                        let tap = tapBase + ic &* 400
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 4096 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 4096 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 4096 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 4096 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 4096 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 4096 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 4096 &+ first &* 8 &+ 2048))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 4096 &+ first &* 8 &+ 2056))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 4096 &+ first &* 8 &+ 2064))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 4096 &+ first &* 8 &+ 2072))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 4096 &+ first &* 8 &+ 2080))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 4096 &+ first &* 8 &+ 2088))
                         }
                     }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 4096 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 4096 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 4096 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 4096 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 4096 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 4096 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 4096 &+ first &* 8 &+ 2048))
-                Self.store(Self.relu(a1_1), to: y + (block &* 4096 &+ first &* 8 &+ 2056))
-                Self.store(Self.relu(a1_2), to: y + (block &* 4096 &+ first &* 8 &+ 2064))
-                Self.store(Self.relu(a1_3), to: y + (block &* 4096 &+ first &* 8 &+ 2072))
-                Self.store(Self.relu(a1_4), to: y + (block &* 4096 &+ first &* 8 &+ 2080))
-                Self.store(Self.relu(a1_5), to: y + (block &* 4096 &+ first &* 8 &+ 2088))
             }
-        }
-        }
-        }
         }
     }
 
@@ -558,168 +585,168 @@ extension NinCifar10 {
         // weight: (12 blocks, 1, 1, 192, 16)   bias: w[36_864..<37_056]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 43, by: 26) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 26, 43) {
-                let first: Int = min(group &* 6, 250)
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<24 {
-                    let tap = tapBase + inputBlock &* 2048
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 43, by: 26) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 36_864 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 26, 43) {
+                            let first: Int = min(group &* 6, 250)
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<24 {
+                                let tap = tapBase + inputBlock &* 2048
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 4096 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 4096 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 4096 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 4096 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 4096 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 4096 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 4096 &+ first &* 8 &+ 2048))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 4096 &+ first &* 8 &+ 2056))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 4096 &+ first &* 8 &+ 2064))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 4096 &+ first &* 8 &+ 2072))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 4096 &+ first &* 8 &+ 2080))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 4096 &+ first &* 8 &+ 2088))
+                        }
+                    }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 4096 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 4096 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 4096 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 4096 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 4096 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 4096 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 4096 &+ first &* 8 &+ 2048))
-                Self.store(Self.relu(a1_1), to: y + (block &* 4096 &+ first &* 8 &+ 2056))
-                Self.store(Self.relu(a1_2), to: y + (block &* 4096 &+ first &* 8 &+ 2064))
-                Self.store(Self.relu(a1_3), to: y + (block &* 4096 &+ first &* 8 &+ 2072))
-                Self.store(Self.relu(a1_4), to: y + (block &* 4096 &+ first &* 8 &+ 2080))
-                Self.store(Self.relu(a1_5), to: y + (block &* 4096 &+ first &* 8 &+ 2088))
             }
-        }
-        }
-        }
         }
     }
 
@@ -731,179 +758,179 @@ extension NinCifar10 {
         // weight: (12 blocks, 1, 1, 192, 16)   bias: w[36_864..<37_056]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 43, by: 26) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 26, 43) {
-                let first: Int = min(group &* 6, 250)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<24 {
-                    let tap = tapBase + inputBlock &* 2048
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 256 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 43, by: 26) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 36_864 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 26, 43) {
+                            let first: Int = min(group &* 6, 250)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<24 {
+                                let tap = tapBase + inputBlock &* 2048
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 256 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -954,166 +981,166 @@ extension NinCifar10 {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(192, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 6144)
-                        Self.store(t0_2 - t0_1, to: column + 12_288)
-                        Self.store(t0_1 - t0_3, to: column + 18_432)
-                        Self.store(t1_0 - t1_2, to: column + 24_576)
-                        Self.store(t1_1 + t1_2, to: column + 30_720)
-                        Self.store(t1_2 - t1_1, to: column + 36_864)
-                        Self.store(t1_1 - t1_3, to: column + 43_008)
-                        Self.store(t2_0 - t2_2, to: column + 49_152)
-                        Self.store(t2_1 + t2_2, to: column + 55_296)
-                        Self.store(t2_2 - t2_1, to: column + 61_440)
-                        Self.store(t2_1 - t2_3, to: column + 67_584)
-                        Self.store(t3_0 - t3_2, to: column + 73_728)
-                        Self.store(t3_1 + t3_2, to: column + 79_872)
-                        Self.store(t3_2 - t3_1, to: column + 86_016)
-                        Self.store(t3_1 - t3_3, to: column + 92_160)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 6144)
+                            Self.store(t0_2 - t0_1, to: column + 12_288)
+                            Self.store(t0_1 - t0_3, to: column + 18_432)
+                            Self.store(t1_0 - t1_2, to: column + 24_576)
+                            Self.store(t1_1 + t1_2, to: column + 30_720)
+                            Self.store(t1_2 - t1_1, to: column + 36_864)
+                            Self.store(t1_1 - t1_3, to: column + 43_008)
+                            Self.store(t2_0 - t2_2, to: column + 49_152)
+                            Self.store(t2_1 + t2_2, to: column + 55_296)
+                            Self.store(t2_2 - t2_1, to: column + 61_440)
+                            Self.store(t2_1 - t2_3, to: column + 67_584)
+                            Self.store(t3_0 - t3_2, to: column + 73_728)
+                            Self.store(t3_1 + t3_2, to: column + 79_872)
+                            Self.store(t3_2 - t3_1, to: column + 86_016)
+                            Self.store(t3_1 - t3_3, to: column + 92_160)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(12, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 6144
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 12 &+ block) &* 3072
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 192 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<192 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 6144
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 12 &+ block) &* 3072
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 192 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<192 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 3072
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 3072
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 3072
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 3072
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 3072
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 3072
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 3072
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 3072
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 3072
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 3072
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 3072
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 3072
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
-            }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(24, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            for f in filterVectors {
-                let bias = Self.load8(w + (589_824 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 3072 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 192)
-                    let m0_2 = Self.load8(m + 384)
-                    let m0_3 = Self.load8(m + 576)
-                    let m1_0 = Self.load8(m + 768)
-                    let m1_1 = Self.load8(m + 960)
-                    let m1_2 = Self.load8(m + 1152)
-                    let m1_3 = Self.load8(m + 1344)
-                    let m2_0 = Self.load8(m + 1536)
-                    let m2_1 = Self.load8(m + 1728)
-                    let m2_2 = Self.load8(m + 1920)
-                    let m2_3 = Self.load8(m + 2112)
-                    let m3_0 = Self.load8(m + 2304)
-                    let m3_1 = Self.load8(m + 2496)
-                    let m3_2 = Self.load8(m + 2688)
-                    let m3_3 = Self.load8(m + 2880)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    let corner: Int = f &* 512 &+ (oh &* 8 &+ ow) &* 8
-                    Self.store(Self.relu(outputs[0]), to: y + (corner))
-                    Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
-                    Self.store(Self.relu(outputs[2]), to: y + (corner &+ 64))
-                    Self.store(Self.relu(outputs[3]), to: y + (corner &+ 72))
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (589_824 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 3072 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 192)
+                            let m0_2 = Self.load8(m + 384)
+                            let m0_3 = Self.load8(m + 576)
+                            let m1_0 = Self.load8(m + 768)
+                            let m1_1 = Self.load8(m + 960)
+                            let m1_2 = Self.load8(m + 1152)
+                            let m1_3 = Self.load8(m + 1344)
+                            let m2_0 = Self.load8(m + 1536)
+                            let m2_1 = Self.load8(m + 1728)
+                            let m2_2 = Self.load8(m + 1920)
+                            let m2_3 = Self.load8(m + 2112)
+                            let m3_0 = Self.load8(m + 2304)
+                            let m3_1 = Self.load8(m + 2496)
+                            let m3_2 = Self.load8(m + 2688)
+                            let m3_3 = Self.load8(m + 2880)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let corner: Int = f &* 512 &+ (oh &* 8 &+ ow) &* 8
+                            Self.store(Self.relu(outputs[0]), to: y + (corner))
+                            Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
+                            Self.store(Self.relu(outputs[2]), to: y + (corner &+ 64))
+                            Self.store(Self.relu(outputs[3]), to: y + (corner &+ 72))
+                        }
+                    }
                 }
-            }
-            }
             }
         }
     }
@@ -1126,179 +1153,179 @@ extension NinCifar10 {
         // weight: (12 blocks, 1, 1, 192, 16)   bias: w[36_864..<37_056]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 11, by: 11) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 3072
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 11, 11) {
-                let first: Int = min(group &* 6, 58)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<24 {
-                    let tap = tapBase + inputBlock &* 512
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 64 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 11, by: 11) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 3072
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 36_864 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 11, 11) {
+                            let first: Int = min(group &* 6, 58)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<24 {
+                                let tap = tapBase + inputBlock &* 512
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 64 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1310,71 +1337,71 @@ extension NinCifar10 {
         // weight: (3 blocks, 192, 4)   bias: w[2304..<2316]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(3, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 64, by: 72) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 10 &- firstFilter)
-                let kernelOffset: Int = block &* 768
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 2304 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 72, 64), by: 24) {
-                    let p: Int = min(start, 40)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<192 {
-                        let source = x + (ic &* 64 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 64 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 64 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 64, by: 72) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 10 &- firstFilter)
+                        let kernelOffset: Int = block &* 768
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 2304 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 72, 64), by: 24) {
+                            let p: Int = min(start, 40)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<192 {
+                                let source = x + (ic &* 64 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 64 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 64 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 

@@ -7,6 +7,9 @@ import Foundation
 /// 
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
+/// 
+/// Activations marked NCHWc are stored (C / 8, H, W, 8): a pixel's 8 channels side by side,
+/// one vector, which depthwise and 1×1 convs read and write whole; the others are NCHW, as in PyTorch.
 public struct Resnet152: Sendable {
     public static let inputShape = [3, 224, 224]
     public static let outputShape = [1000]
@@ -1816,9 +1819,11 @@ public struct Resnet152: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -1827,167 +1832,481 @@ public struct Resnet152: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 2_007_040  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.conv1(x, w + 0, a + 0, a + 2_007_040, threads)
-            Self.maxpool(a + 0, a + 802_816, threads)
-            Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, threads)
-            Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_007_040, threads)
-            Self.layer1_0_conv3(a + 200_704, w + 79_232, a + 1_003_520, threads)
-            Self.layer1_0_downsample_0(a + 802_816, a + 1_003_520, w + 95_872, a + 0, threads)
-            Self.layer1_1_conv1(a + 0, w + 112_512, a + 802_816, threads)
-            Self.layer1_0_conv2(a + 802_816, w + 128_960, a + 1_003_520, a + 2_007_040, threads)
-            Self.layer1_0_downsample_0(a + 1_003_520, a + 0, w + 194_560, a + 1_204_224, threads)
-            Self.layer1_1_conv1(a + 1_204_224, w + 211_200, a + 0, threads)
-            Self.layer1_0_conv2(a + 0, w + 227_648, a + 200_704, a + 2_007_040, threads)
-            Self.layer1_0_downsample_0(a + 200_704, a + 1_204_224, w + 293_248, a + 401_408, threads)
-            Self.layer2_0_conv1(a + 401_408, w + 309_888, a + 0, threads)
-            Self.layer2_0_conv2(a + 0, w + 342_784, a + 1_204_224, a + 2_007_040, threads)
-            Self.layer2_0_conv3(a + 1_204_224, w + 490_368, a + 0, threads)
-            Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 556_416, a + 1_204_224, a + 2_007_040, threads)
-            Self.layer2_1_conv1(a + 1_204_224, w + 688_000, a + 0, threads)
-            Self.layer2_1_conv2(a + 0, w + 753_664, a + 100_352, a + 2_007_040, threads)
-            Self.layer2_1_conv3(a + 100_352, a + 1_204_224, w + 1_015_936, a + 200_704, threads)
-            Self.layer2_1_conv1(a + 200_704, w + 1_081_984, a + 0, threads)
-            Self.layer2_1_conv2(a + 0, w + 1_147_648, a + 100_352, a + 2_007_040, threads)
-            Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 1_409_920, a + 602_112, threads)
-            Self.layer2_1_conv1(a + 602_112, w + 1_475_968, a + 0, threads)
-            Self.layer2_1_conv2(a + 0, w + 1_541_632, a + 100_352, a + 2_007_040, threads)
-            Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 1_803_904, a + 200_704, threads)
-            Self.layer2_1_conv1(a + 200_704, w + 1_869_952, a + 0, threads)
-            Self.layer2_1_conv2(a + 0, w + 1_935_616, a + 100_352, a + 2_007_040, threads)
-            Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 2_197_888, a + 602_112, threads)
-            Self.layer2_1_conv1(a + 602_112, w + 2_263_936, a + 0, threads)
-            Self.layer2_1_conv2(a + 0, w + 2_329_600, a + 100_352, a + 2_007_040, threads)
-            Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 2_591_872, a + 200_704, threads)
-            Self.layer2_1_conv1(a + 200_704, w + 2_657_920, a + 0, threads)
-            Self.layer2_1_conv2(a + 0, w + 2_723_584, a + 100_352, a + 2_007_040, threads)
-            Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 2_985_856, a + 602_112, threads)
-            Self.layer2_1_conv1(a + 602_112, w + 3_051_904, a + 0, threads)
-            Self.layer2_1_conv2(a + 0, w + 3_117_568, a + 100_352, a + 2_007_040, threads)
-            Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 3_379_840, a + 200_704, threads)
-            Self.layer3_0_conv1(a + 200_704, w + 3_445_888, a + 0, threads)
-            Self.layer3_0_conv2(a + 0, w + 3_577_216, a + 602_112, a + 2_007_040, threads)
-            Self.layer3_0_conv3(a + 602_112, w + 4_167_296, a + 0, threads)
-            Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 4_430_464, a + 602_112, a + 2_007_040, threads)
-            Self.layer3_1_conv1(a + 602_112, w + 4_955_776, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 5_218_176, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 602_112, w + 6_267_008, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 6_530_176, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 6_792_576, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 7_841_408, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 8_104_576, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 8_366_976, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 9_415_808, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 9_678_976, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 9_941_376, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 10_990_208, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 11_253_376, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 11_515_776, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 12_564_608, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 12_827_776, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 13_090_176, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 14_139_008, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 14_402_176, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 14_664_576, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 15_713_408, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 15_976_576, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 16_238_976, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 17_287_808, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 17_550_976, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 17_813_376, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 18_862_208, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 19_125_376, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 19_387_776, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 20_436_608, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 20_699_776, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 20_962_176, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 22_011_008, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 22_274_176, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 22_536_576, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 23_585_408, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 23_848_576, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 24_110_976, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 25_159_808, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 25_422_976, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 25_685_376, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 26_734_208, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 26_997_376, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 27_259_776, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 28_308_608, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 28_571_776, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 28_834_176, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 29_883_008, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 30_146_176, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 30_408_576, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 31_457_408, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 31_720_576, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 31_982_976, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 33_031_808, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 33_294_976, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 33_557_376, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 34_606_208, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 34_869_376, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 35_131_776, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 36_180_608, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 36_443_776, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 36_706_176, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 37_755_008, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 38_018_176, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 38_280_576, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 39_329_408, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 39_592_576, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 39_854_976, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 40_903_808, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 41_166_976, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 41_429_376, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 42_478_208, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 42_741_376, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 43_003_776, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 44_052_608, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 44_315_776, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 44_578_176, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 45_627_008, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 45_890_176, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 46_152_576, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 47_201_408, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 47_464_576, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 47_726_976, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 48_775_808, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 49_038_976, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 49_301_376, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 50_350_208, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 50_613_376, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 50_875_776, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 51_924_608, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 52_187_776, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 52_450_176, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 53_499_008, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 53_762_176, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 54_024_576, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 55_073_408, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 55_336_576, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 55_598_976, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 56_647_808, a + 100_352, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 56_910_976, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 57_173_376, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 58_222_208, a + 301_056, threads)
-            Self.layer3_1_conv1(a + 301_056, w + 58_485_376, a + 0, threads)
-            Self.layer3_1_conv2(a + 0, w + 58_747_776, a + 50_176, a + 2_007_040, threads)
-            Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 59_796_608, a + 100_352, threads)
-            Self.layer4_0_conv1(a + 100_352, w + 60_059_776, a + 0, threads)
-            Self.layer4_0_conv2(a + 0, w + 60_584_576, a + 301_056, a + 2_007_040, threads)
-            Self.layer4_0_conv3(a + 301_056, w + 62_944_384, a + 0, threads)
-            Self.layer4_0_downsample_0(a + 100_352, a + 0, w + 63_995_008, a + 301_056, a + 2_007_040, threads)
-            Self.layer4_1_conv1(a + 301_056, w + 66_094_208, a + 0, threads)
-            Self.layer4_1_conv2(a + 0, w + 67_143_296, a + 25_088, a + 2_007_040, threads)
-            Self.layer4_1_conv3(a + 25_088, a + 301_056, w + 71_338_112, a + 50_176, threads)
-            Self.layer4_1_conv1(a + 50_176, w + 72_388_736, a + 0, threads)
-            Self.layer4_1_conv2(a + 0, w + 73_437_824, a + 25_088, a + 2_007_040, threads)
-            Self.layer4_1_conv3(a + 25_088, a + 50_176, w + 77_632_640, a + 150_528, threads)
-            Self.avgpool(a + 150_528, a + 0)
-            Self.fc(a + 0, w + 78_683_264, a + 2048, threads)
-            (output + n &* Self.outputCount).update(from: a + 2048, count: Self.outputCount)
+            // conv1, + bn1 folded, + relu fused
+            let conv1Out = a + 0  // 64×112×112
+            Self.conv1(x, w + 0, conv1Out, scratch, threads)
+            let maxpoolOut = a + 802_816  // 64×56×56
+            Self.maxpool(conv1Out, maxpoolOut, threads)
+            // layer1.0.conv1, + layer1.0.bn1 folded, + layer1.0.relu fused
+            let layer1_0_conv1Out = a + 0  // 64×56×56
+            Self.layer1_0_conv1(maxpoolOut, w + 9472, layer1_0_conv1Out, threads)
+            // layer1.0.conv2, + layer1.0.bn2 folded, + layer1.0.relu_1 fused
+            let layer1_0_conv2Out = a + 200_704  // 64×56×56
+            Self.layer1_0_conv2(layer1_0_conv1Out, w + 13_632, layer1_0_conv2Out, scratch, threads)
+            // layer1.0.conv3, + layer1.0.bn3 folded
+            let layer1_0_conv3Out = a + 1_003_520  // 256×56×56
+            Self.layer1_0_conv3(layer1_0_conv2Out, w + 79_232, layer1_0_conv3Out, threads)
+            // layer1.0.downsample.0, + layer1.0.downsample.1 folded, + layer1.0.add fused, + layer1.0.relu_2 fused
+            let layer1_0_downsample_0Out = a + 0  // 256×56×56
+            Self.layer1_0_downsample_0(maxpoolOut, layer1_0_conv3Out, w + 95_872, layer1_0_downsample_0Out, threads)
+            // layer1.1.conv1, + layer1.1.bn1 folded, + layer1.1.relu fused
+            let layer1_1_conv1Out = a + 802_816  // 64×56×56
+            Self.layer1_1_conv1(layer1_0_downsample_0Out, w + 112_512, layer1_1_conv1Out, threads)
+            // layer1.1.conv2, + layer1.1.bn2 folded, + layer1.1.relu_1 fused (layer1_0_conv2's function)
+            let layer1_1_conv2Out = a + 1_003_520  // 64×56×56
+            Self.layer1_0_conv2(layer1_1_conv1Out, w + 128_960, layer1_1_conv2Out, scratch, threads)
+            // layer1.1.conv3, + layer1.1.bn3 folded, + layer1.1.add fused, + layer1.1.relu_2 fused (layer1_0_downsample_0's function)
+            let layer1_1_conv3Out = a + 1_204_224  // 256×56×56
+            Self.layer1_0_downsample_0(layer1_1_conv2Out, layer1_0_downsample_0Out, w + 194_560, layer1_1_conv3Out, threads)
+            // layer1.2.conv1, + layer1.2.bn1 folded, + layer1.2.relu fused (layer1_1_conv1's function)
+            let layer1_2_conv1Out = a + 0  // 64×56×56
+            Self.layer1_1_conv1(layer1_1_conv3Out, w + 211_200, layer1_2_conv1Out, threads)
+            // layer1.2.conv2, + layer1.2.bn2 folded, + layer1.2.relu_1 fused (layer1_0_conv2's function)
+            let layer1_2_conv2Out = a + 200_704  // 64×56×56
+            Self.layer1_0_conv2(layer1_2_conv1Out, w + 227_648, layer1_2_conv2Out, scratch, threads)
+            // layer1.2.conv3, + layer1.2.bn3 folded, + layer1.2.add fused, + layer1.2.relu_2 fused (layer1_0_downsample_0's function)
+            let layer1_2_conv3Out = a + 401_408  // 256×56×56
+            Self.layer1_0_downsample_0(layer1_2_conv2Out, layer1_1_conv3Out, w + 293_248, layer1_2_conv3Out, threads)
+            // layer2.0.conv1, + layer2.0.bn1 folded, + layer2.0.relu fused
+            let layer2_0_conv1Out = a + 0  // 128×56×56
+            Self.layer2_0_conv1(layer1_2_conv3Out, w + 309_888, layer2_0_conv1Out, threads)
+            // layer2.0.conv2, + layer2.0.bn2 folded, + layer2.0.relu_1 fused
+            let layer2_0_conv2Out = a + 1_204_224  // 128×28×28 NCHWc
+            Self.layer2_0_conv2(layer2_0_conv1Out, w + 342_784, layer2_0_conv2Out, scratch, threads)
+            // layer2.0.conv3, + layer2.0.bn3 folded
+            let layer2_0_conv3Out = a + 0  // 512×28×28
+            Self.layer2_0_conv3(layer2_0_conv2Out, w + 490_368, layer2_0_conv3Out, threads)
+            // layer2.0.downsample.0, + layer2.0.downsample.1 folded, + layer2.0.add fused, + layer2.0.relu_2 fused
+            let layer2_0_downsample_0Out = a + 1_204_224  // 512×28×28
+            Self.layer2_0_downsample_0(layer1_2_conv3Out, layer2_0_conv3Out, w + 556_416, layer2_0_downsample_0Out, scratch, threads)
+            // layer2.1.conv1, + layer2.1.bn1 folded, + layer2.1.relu fused
+            let layer2_1_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_0_downsample_0Out, w + 688_000, layer2_1_conv1Out, threads)
+            // layer2.1.conv2, + layer2.1.bn2 folded, + layer2.1.relu_1 fused
+            let layer2_1_conv2Out = a + 100_352  // 128×28×28 NCHWc
+            Self.layer2_1_conv2(layer2_1_conv1Out, w + 753_664, layer2_1_conv2Out, scratch, threads)
+            // layer2.1.conv3, + layer2.1.bn3 folded, + layer2.1.add fused, + layer2.1.relu_2 fused
+            let layer2_1_conv3Out = a + 200_704  // 512×28×28
+            Self.layer2_1_conv3(layer2_1_conv2Out, layer2_0_downsample_0Out, w + 1_015_936, layer2_1_conv3Out, threads)
+            // layer2.2.conv1, + layer2.2.bn1 folded, + layer2.2.relu fused (layer2_1_conv1's function)
+            let layer2_2_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_1_conv3Out, w + 1_081_984, layer2_2_conv1Out, threads)
+            // layer2.2.conv2, + layer2.2.bn2 folded, + layer2.2.relu_1 fused (layer2_1_conv2's function)
+            let layer2_2_conv2Out = a + 100_352  // 128×28×28 NCHWc
+            Self.layer2_1_conv2(layer2_2_conv1Out, w + 1_147_648, layer2_2_conv2Out, scratch, threads)
+            // layer2.2.conv3, + layer2.2.bn3 folded, + layer2.2.add fused, + layer2.2.relu_2 fused (layer2_1_conv3's function)
+            let layer2_2_conv3Out = a + 602_112  // 512×28×28
+            Self.layer2_1_conv3(layer2_2_conv2Out, layer2_1_conv3Out, w + 1_409_920, layer2_2_conv3Out, threads)
+            // layer2.3.conv1, + layer2.3.bn1 folded, + layer2.3.relu fused (layer2_1_conv1's function)
+            let layer2_3_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_2_conv3Out, w + 1_475_968, layer2_3_conv1Out, threads)
+            // layer2.3.conv2, + layer2.3.bn2 folded, + layer2.3.relu_1 fused (layer2_1_conv2's function)
+            let layer2_3_conv2Out = a + 100_352  // 128×28×28 NCHWc
+            Self.layer2_1_conv2(layer2_3_conv1Out, w + 1_541_632, layer2_3_conv2Out, scratch, threads)
+            // layer2.3.conv3, + layer2.3.bn3 folded, + layer2.3.add fused, + layer2.3.relu_2 fused (layer2_1_conv3's function)
+            let layer2_3_conv3Out = a + 200_704  // 512×28×28
+            Self.layer2_1_conv3(layer2_3_conv2Out, layer2_2_conv3Out, w + 1_803_904, layer2_3_conv3Out, threads)
+            // layer2.4.conv1, + layer2.4.bn1 folded, + layer2.4.relu fused (layer2_1_conv1's function)
+            let layer2_4_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_3_conv3Out, w + 1_869_952, layer2_4_conv1Out, threads)
+            // layer2.4.conv2, + layer2.4.bn2 folded, + layer2.4.relu_1 fused (layer2_1_conv2's function)
+            let layer2_4_conv2Out = a + 100_352  // 128×28×28 NCHWc
+            Self.layer2_1_conv2(layer2_4_conv1Out, w + 1_935_616, layer2_4_conv2Out, scratch, threads)
+            // layer2.4.conv3, + layer2.4.bn3 folded, + layer2.4.add fused, + layer2.4.relu_2 fused (layer2_1_conv3's function)
+            let layer2_4_conv3Out = a + 602_112  // 512×28×28
+            Self.layer2_1_conv3(layer2_4_conv2Out, layer2_3_conv3Out, w + 2_197_888, layer2_4_conv3Out, threads)
+            // layer2.5.conv1, + layer2.5.bn1 folded, + layer2.5.relu fused (layer2_1_conv1's function)
+            let layer2_5_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_4_conv3Out, w + 2_263_936, layer2_5_conv1Out, threads)
+            // layer2.5.conv2, + layer2.5.bn2 folded, + layer2.5.relu_1 fused (layer2_1_conv2's function)
+            let layer2_5_conv2Out = a + 100_352  // 128×28×28 NCHWc
+            Self.layer2_1_conv2(layer2_5_conv1Out, w + 2_329_600, layer2_5_conv2Out, scratch, threads)
+            // layer2.5.conv3, + layer2.5.bn3 folded, + layer2.5.add fused, + layer2.5.relu_2 fused (layer2_1_conv3's function)
+            let layer2_5_conv3Out = a + 200_704  // 512×28×28
+            Self.layer2_1_conv3(layer2_5_conv2Out, layer2_4_conv3Out, w + 2_591_872, layer2_5_conv3Out, threads)
+            // layer2.6.conv1, + layer2.6.bn1 folded, + layer2.6.relu fused (layer2_1_conv1's function)
+            let layer2_6_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_5_conv3Out, w + 2_657_920, layer2_6_conv1Out, threads)
+            // layer2.6.conv2, + layer2.6.bn2 folded, + layer2.6.relu_1 fused (layer2_1_conv2's function)
+            let layer2_6_conv2Out = a + 100_352  // 128×28×28 NCHWc
+            Self.layer2_1_conv2(layer2_6_conv1Out, w + 2_723_584, layer2_6_conv2Out, scratch, threads)
+            // layer2.6.conv3, + layer2.6.bn3 folded, + layer2.6.add fused, + layer2.6.relu_2 fused (layer2_1_conv3's function)
+            let layer2_6_conv3Out = a + 602_112  // 512×28×28
+            Self.layer2_1_conv3(layer2_6_conv2Out, layer2_5_conv3Out, w + 2_985_856, layer2_6_conv3Out, threads)
+            // layer2.7.conv1, + layer2.7.bn1 folded, + layer2.7.relu fused (layer2_1_conv1's function)
+            let layer2_7_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_6_conv3Out, w + 3_051_904, layer2_7_conv1Out, threads)
+            // layer2.7.conv2, + layer2.7.bn2 folded, + layer2.7.relu_1 fused (layer2_1_conv2's function)
+            let layer2_7_conv2Out = a + 100_352  // 128×28×28 NCHWc
+            Self.layer2_1_conv2(layer2_7_conv1Out, w + 3_117_568, layer2_7_conv2Out, scratch, threads)
+            // layer2.7.conv3, + layer2.7.bn3 folded, + layer2.7.add fused, + layer2.7.relu_2 fused (layer2_1_conv3's function)
+            let layer2_7_conv3Out = a + 200_704  // 512×28×28
+            Self.layer2_1_conv3(layer2_7_conv2Out, layer2_6_conv3Out, w + 3_379_840, layer2_7_conv3Out, threads)
+            // layer3.0.conv1, + layer3.0.bn1 folded, + layer3.0.relu fused
+            let layer3_0_conv1Out = a + 0  // 256×28×28
+            Self.layer3_0_conv1(layer2_7_conv3Out, w + 3_445_888, layer3_0_conv1Out, threads)
+            // layer3.0.conv2, + layer3.0.bn2 folded, + layer3.0.relu_1 fused
+            let layer3_0_conv2Out = a + 602_112  // 256×14×14 NCHWc
+            Self.layer3_0_conv2(layer3_0_conv1Out, w + 3_577_216, layer3_0_conv2Out, scratch, threads)
+            // layer3.0.conv3, + layer3.0.bn3 folded
+            let layer3_0_conv3Out = a + 0  // 1024×14×14
+            Self.layer3_0_conv3(layer3_0_conv2Out, w + 4_167_296, layer3_0_conv3Out, threads)
+            // layer3.0.downsample.0, + layer3.0.downsample.1 folded, + layer3.0.add fused, + layer3.0.relu_2 fused
+            let layer3_0_downsample_0Out = a + 602_112  // 1024×14×14
+            Self.layer3_0_downsample_0(layer2_7_conv3Out, layer3_0_conv3Out, w + 4_430_464, layer3_0_downsample_0Out, scratch, threads)
+            // layer3.1.conv1, + layer3.1.bn1 folded, + layer3.1.relu fused
+            let layer3_1_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_0_downsample_0Out, w + 4_955_776, layer3_1_conv1Out, threads)
+            // layer3.1.conv2, + layer3.1.bn2 folded, + layer3.1.relu_1 fused
+            let layer3_1_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_1_conv1Out, w + 5_218_176, layer3_1_conv2Out, scratch, threads)
+            // layer3.1.conv3, + layer3.1.bn3 folded, + layer3.1.add fused, + layer3.1.relu_2 fused
+            let layer3_1_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_1_conv2Out, layer3_0_downsample_0Out, w + 6_267_008, layer3_1_conv3Out, threads)
+            // layer3.2.conv1, + layer3.2.bn1 folded, + layer3.2.relu fused (layer3_1_conv1's function)
+            let layer3_2_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_1_conv3Out, w + 6_530_176, layer3_2_conv1Out, threads)
+            // layer3.2.conv2, + layer3.2.bn2 folded, + layer3.2.relu_1 fused (layer3_1_conv2's function)
+            let layer3_2_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_2_conv1Out, w + 6_792_576, layer3_2_conv2Out, scratch, threads)
+            // layer3.2.conv3, + layer3.2.bn3 folded, + layer3.2.add fused, + layer3.2.relu_2 fused (layer3_1_conv3's function)
+            let layer3_2_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_2_conv2Out, layer3_1_conv3Out, w + 7_841_408, layer3_2_conv3Out, threads)
+            // layer3.3.conv1, + layer3.3.bn1 folded, + layer3.3.relu fused (layer3_1_conv1's function)
+            let layer3_3_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_2_conv3Out, w + 8_104_576, layer3_3_conv1Out, threads)
+            // layer3.3.conv2, + layer3.3.bn2 folded, + layer3.3.relu_1 fused (layer3_1_conv2's function)
+            let layer3_3_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_3_conv1Out, w + 8_366_976, layer3_3_conv2Out, scratch, threads)
+            // layer3.3.conv3, + layer3.3.bn3 folded, + layer3.3.add fused, + layer3.3.relu_2 fused (layer3_1_conv3's function)
+            let layer3_3_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_3_conv2Out, layer3_2_conv3Out, w + 9_415_808, layer3_3_conv3Out, threads)
+            // layer3.4.conv1, + layer3.4.bn1 folded, + layer3.4.relu fused (layer3_1_conv1's function)
+            let layer3_4_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_3_conv3Out, w + 9_678_976, layer3_4_conv1Out, threads)
+            // layer3.4.conv2, + layer3.4.bn2 folded, + layer3.4.relu_1 fused (layer3_1_conv2's function)
+            let layer3_4_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_4_conv1Out, w + 9_941_376, layer3_4_conv2Out, scratch, threads)
+            // layer3.4.conv3, + layer3.4.bn3 folded, + layer3.4.add fused, + layer3.4.relu_2 fused (layer3_1_conv3's function)
+            let layer3_4_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_4_conv2Out, layer3_3_conv3Out, w + 10_990_208, layer3_4_conv3Out, threads)
+            // layer3.5.conv1, + layer3.5.bn1 folded, + layer3.5.relu fused (layer3_1_conv1's function)
+            let layer3_5_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_4_conv3Out, w + 11_253_376, layer3_5_conv1Out, threads)
+            // layer3.5.conv2, + layer3.5.bn2 folded, + layer3.5.relu_1 fused (layer3_1_conv2's function)
+            let layer3_5_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_5_conv1Out, w + 11_515_776, layer3_5_conv2Out, scratch, threads)
+            // layer3.5.conv3, + layer3.5.bn3 folded, + layer3.5.add fused, + layer3.5.relu_2 fused (layer3_1_conv3's function)
+            let layer3_5_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_5_conv2Out, layer3_4_conv3Out, w + 12_564_608, layer3_5_conv3Out, threads)
+            // layer3.6.conv1, + layer3.6.bn1 folded, + layer3.6.relu fused (layer3_1_conv1's function)
+            let layer3_6_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_5_conv3Out, w + 12_827_776, layer3_6_conv1Out, threads)
+            // layer3.6.conv2, + layer3.6.bn2 folded, + layer3.6.relu_1 fused (layer3_1_conv2's function)
+            let layer3_6_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_6_conv1Out, w + 13_090_176, layer3_6_conv2Out, scratch, threads)
+            // layer3.6.conv3, + layer3.6.bn3 folded, + layer3.6.add fused, + layer3.6.relu_2 fused (layer3_1_conv3's function)
+            let layer3_6_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_6_conv2Out, layer3_5_conv3Out, w + 14_139_008, layer3_6_conv3Out, threads)
+            // layer3.7.conv1, + layer3.7.bn1 folded, + layer3.7.relu fused (layer3_1_conv1's function)
+            let layer3_7_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_6_conv3Out, w + 14_402_176, layer3_7_conv1Out, threads)
+            // layer3.7.conv2, + layer3.7.bn2 folded, + layer3.7.relu_1 fused (layer3_1_conv2's function)
+            let layer3_7_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_7_conv1Out, w + 14_664_576, layer3_7_conv2Out, scratch, threads)
+            // layer3.7.conv3, + layer3.7.bn3 folded, + layer3.7.add fused, + layer3.7.relu_2 fused (layer3_1_conv3's function)
+            let layer3_7_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_7_conv2Out, layer3_6_conv3Out, w + 15_713_408, layer3_7_conv3Out, threads)
+            // layer3.8.conv1, + layer3.8.bn1 folded, + layer3.8.relu fused (layer3_1_conv1's function)
+            let layer3_8_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_7_conv3Out, w + 15_976_576, layer3_8_conv1Out, threads)
+            // layer3.8.conv2, + layer3.8.bn2 folded, + layer3.8.relu_1 fused (layer3_1_conv2's function)
+            let layer3_8_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_8_conv1Out, w + 16_238_976, layer3_8_conv2Out, scratch, threads)
+            // layer3.8.conv3, + layer3.8.bn3 folded, + layer3.8.add fused, + layer3.8.relu_2 fused (layer3_1_conv3's function)
+            let layer3_8_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_8_conv2Out, layer3_7_conv3Out, w + 17_287_808, layer3_8_conv3Out, threads)
+            // layer3.9.conv1, + layer3.9.bn1 folded, + layer3.9.relu fused (layer3_1_conv1's function)
+            let layer3_9_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_8_conv3Out, w + 17_550_976, layer3_9_conv1Out, threads)
+            // layer3.9.conv2, + layer3.9.bn2 folded, + layer3.9.relu_1 fused (layer3_1_conv2's function)
+            let layer3_9_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_9_conv1Out, w + 17_813_376, layer3_9_conv2Out, scratch, threads)
+            // layer3.9.conv3, + layer3.9.bn3 folded, + layer3.9.add fused, + layer3.9.relu_2 fused (layer3_1_conv3's function)
+            let layer3_9_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_9_conv2Out, layer3_8_conv3Out, w + 18_862_208, layer3_9_conv3Out, threads)
+            // layer3.10.conv1, + layer3.10.bn1 folded, + layer3.10.relu fused (layer3_1_conv1's function)
+            let layer3_10_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_9_conv3Out, w + 19_125_376, layer3_10_conv1Out, threads)
+            // layer3.10.conv2, + layer3.10.bn2 folded, + layer3.10.relu_1 fused (layer3_1_conv2's function)
+            let layer3_10_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_10_conv1Out, w + 19_387_776, layer3_10_conv2Out, scratch, threads)
+            // layer3.10.conv3, + layer3.10.bn3 folded, + layer3.10.add fused, + layer3.10.relu_2 fused (layer3_1_conv3's function)
+            let layer3_10_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_10_conv2Out, layer3_9_conv3Out, w + 20_436_608, layer3_10_conv3Out, threads)
+            // layer3.11.conv1, + layer3.11.bn1 folded, + layer3.11.relu fused (layer3_1_conv1's function)
+            let layer3_11_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_10_conv3Out, w + 20_699_776, layer3_11_conv1Out, threads)
+            // layer3.11.conv2, + layer3.11.bn2 folded, + layer3.11.relu_1 fused (layer3_1_conv2's function)
+            let layer3_11_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_11_conv1Out, w + 20_962_176, layer3_11_conv2Out, scratch, threads)
+            // layer3.11.conv3, + layer3.11.bn3 folded, + layer3.11.add fused, + layer3.11.relu_2 fused (layer3_1_conv3's function)
+            let layer3_11_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_11_conv2Out, layer3_10_conv3Out, w + 22_011_008, layer3_11_conv3Out, threads)
+            // layer3.12.conv1, + layer3.12.bn1 folded, + layer3.12.relu fused (layer3_1_conv1's function)
+            let layer3_12_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_11_conv3Out, w + 22_274_176, layer3_12_conv1Out, threads)
+            // layer3.12.conv2, + layer3.12.bn2 folded, + layer3.12.relu_1 fused (layer3_1_conv2's function)
+            let layer3_12_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_12_conv1Out, w + 22_536_576, layer3_12_conv2Out, scratch, threads)
+            // layer3.12.conv3, + layer3.12.bn3 folded, + layer3.12.add fused, + layer3.12.relu_2 fused (layer3_1_conv3's function)
+            let layer3_12_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_12_conv2Out, layer3_11_conv3Out, w + 23_585_408, layer3_12_conv3Out, threads)
+            // layer3.13.conv1, + layer3.13.bn1 folded, + layer3.13.relu fused (layer3_1_conv1's function)
+            let layer3_13_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_12_conv3Out, w + 23_848_576, layer3_13_conv1Out, threads)
+            // layer3.13.conv2, + layer3.13.bn2 folded, + layer3.13.relu_1 fused (layer3_1_conv2's function)
+            let layer3_13_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_13_conv1Out, w + 24_110_976, layer3_13_conv2Out, scratch, threads)
+            // layer3.13.conv3, + layer3.13.bn3 folded, + layer3.13.add fused, + layer3.13.relu_2 fused (layer3_1_conv3's function)
+            let layer3_13_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_13_conv2Out, layer3_12_conv3Out, w + 25_159_808, layer3_13_conv3Out, threads)
+            // layer3.14.conv1, + layer3.14.bn1 folded, + layer3.14.relu fused (layer3_1_conv1's function)
+            let layer3_14_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_13_conv3Out, w + 25_422_976, layer3_14_conv1Out, threads)
+            // layer3.14.conv2, + layer3.14.bn2 folded, + layer3.14.relu_1 fused (layer3_1_conv2's function)
+            let layer3_14_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_14_conv1Out, w + 25_685_376, layer3_14_conv2Out, scratch, threads)
+            // layer3.14.conv3, + layer3.14.bn3 folded, + layer3.14.add fused, + layer3.14.relu_2 fused (layer3_1_conv3's function)
+            let layer3_14_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_14_conv2Out, layer3_13_conv3Out, w + 26_734_208, layer3_14_conv3Out, threads)
+            // layer3.15.conv1, + layer3.15.bn1 folded, + layer3.15.relu fused (layer3_1_conv1's function)
+            let layer3_15_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_14_conv3Out, w + 26_997_376, layer3_15_conv1Out, threads)
+            // layer3.15.conv2, + layer3.15.bn2 folded, + layer3.15.relu_1 fused (layer3_1_conv2's function)
+            let layer3_15_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_15_conv1Out, w + 27_259_776, layer3_15_conv2Out, scratch, threads)
+            // layer3.15.conv3, + layer3.15.bn3 folded, + layer3.15.add fused, + layer3.15.relu_2 fused (layer3_1_conv3's function)
+            let layer3_15_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_15_conv2Out, layer3_14_conv3Out, w + 28_308_608, layer3_15_conv3Out, threads)
+            // layer3.16.conv1, + layer3.16.bn1 folded, + layer3.16.relu fused (layer3_1_conv1's function)
+            let layer3_16_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_15_conv3Out, w + 28_571_776, layer3_16_conv1Out, threads)
+            // layer3.16.conv2, + layer3.16.bn2 folded, + layer3.16.relu_1 fused (layer3_1_conv2's function)
+            let layer3_16_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_16_conv1Out, w + 28_834_176, layer3_16_conv2Out, scratch, threads)
+            // layer3.16.conv3, + layer3.16.bn3 folded, + layer3.16.add fused, + layer3.16.relu_2 fused (layer3_1_conv3's function)
+            let layer3_16_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_16_conv2Out, layer3_15_conv3Out, w + 29_883_008, layer3_16_conv3Out, threads)
+            // layer3.17.conv1, + layer3.17.bn1 folded, + layer3.17.relu fused (layer3_1_conv1's function)
+            let layer3_17_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_16_conv3Out, w + 30_146_176, layer3_17_conv1Out, threads)
+            // layer3.17.conv2, + layer3.17.bn2 folded, + layer3.17.relu_1 fused (layer3_1_conv2's function)
+            let layer3_17_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_17_conv1Out, w + 30_408_576, layer3_17_conv2Out, scratch, threads)
+            // layer3.17.conv3, + layer3.17.bn3 folded, + layer3.17.add fused, + layer3.17.relu_2 fused (layer3_1_conv3's function)
+            let layer3_17_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_17_conv2Out, layer3_16_conv3Out, w + 31_457_408, layer3_17_conv3Out, threads)
+            // layer3.18.conv1, + layer3.18.bn1 folded, + layer3.18.relu fused (layer3_1_conv1's function)
+            let layer3_18_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_17_conv3Out, w + 31_720_576, layer3_18_conv1Out, threads)
+            // layer3.18.conv2, + layer3.18.bn2 folded, + layer3.18.relu_1 fused (layer3_1_conv2's function)
+            let layer3_18_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_18_conv1Out, w + 31_982_976, layer3_18_conv2Out, scratch, threads)
+            // layer3.18.conv3, + layer3.18.bn3 folded, + layer3.18.add fused, + layer3.18.relu_2 fused (layer3_1_conv3's function)
+            let layer3_18_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_18_conv2Out, layer3_17_conv3Out, w + 33_031_808, layer3_18_conv3Out, threads)
+            // layer3.19.conv1, + layer3.19.bn1 folded, + layer3.19.relu fused (layer3_1_conv1's function)
+            let layer3_19_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_18_conv3Out, w + 33_294_976, layer3_19_conv1Out, threads)
+            // layer3.19.conv2, + layer3.19.bn2 folded, + layer3.19.relu_1 fused (layer3_1_conv2's function)
+            let layer3_19_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_19_conv1Out, w + 33_557_376, layer3_19_conv2Out, scratch, threads)
+            // layer3.19.conv3, + layer3.19.bn3 folded, + layer3.19.add fused, + layer3.19.relu_2 fused (layer3_1_conv3's function)
+            let layer3_19_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_19_conv2Out, layer3_18_conv3Out, w + 34_606_208, layer3_19_conv3Out, threads)
+            // layer3.20.conv1, + layer3.20.bn1 folded, + layer3.20.relu fused (layer3_1_conv1's function)
+            let layer3_20_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_19_conv3Out, w + 34_869_376, layer3_20_conv1Out, threads)
+            // layer3.20.conv2, + layer3.20.bn2 folded, + layer3.20.relu_1 fused (layer3_1_conv2's function)
+            let layer3_20_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_20_conv1Out, w + 35_131_776, layer3_20_conv2Out, scratch, threads)
+            // layer3.20.conv3, + layer3.20.bn3 folded, + layer3.20.add fused, + layer3.20.relu_2 fused (layer3_1_conv3's function)
+            let layer3_20_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_20_conv2Out, layer3_19_conv3Out, w + 36_180_608, layer3_20_conv3Out, threads)
+            // layer3.21.conv1, + layer3.21.bn1 folded, + layer3.21.relu fused (layer3_1_conv1's function)
+            let layer3_21_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_20_conv3Out, w + 36_443_776, layer3_21_conv1Out, threads)
+            // layer3.21.conv2, + layer3.21.bn2 folded, + layer3.21.relu_1 fused (layer3_1_conv2's function)
+            let layer3_21_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_21_conv1Out, w + 36_706_176, layer3_21_conv2Out, scratch, threads)
+            // layer3.21.conv3, + layer3.21.bn3 folded, + layer3.21.add fused, + layer3.21.relu_2 fused (layer3_1_conv3's function)
+            let layer3_21_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_21_conv2Out, layer3_20_conv3Out, w + 37_755_008, layer3_21_conv3Out, threads)
+            // layer3.22.conv1, + layer3.22.bn1 folded, + layer3.22.relu fused (layer3_1_conv1's function)
+            let layer3_22_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_21_conv3Out, w + 38_018_176, layer3_22_conv1Out, threads)
+            // layer3.22.conv2, + layer3.22.bn2 folded, + layer3.22.relu_1 fused (layer3_1_conv2's function)
+            let layer3_22_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_22_conv1Out, w + 38_280_576, layer3_22_conv2Out, scratch, threads)
+            // layer3.22.conv3, + layer3.22.bn3 folded, + layer3.22.add fused, + layer3.22.relu_2 fused (layer3_1_conv3's function)
+            let layer3_22_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_22_conv2Out, layer3_21_conv3Out, w + 39_329_408, layer3_22_conv3Out, threads)
+            // layer3.23.conv1, + layer3.23.bn1 folded, + layer3.23.relu fused (layer3_1_conv1's function)
+            let layer3_23_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_22_conv3Out, w + 39_592_576, layer3_23_conv1Out, threads)
+            // layer3.23.conv2, + layer3.23.bn2 folded, + layer3.23.relu_1 fused (layer3_1_conv2's function)
+            let layer3_23_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_23_conv1Out, w + 39_854_976, layer3_23_conv2Out, scratch, threads)
+            // layer3.23.conv3, + layer3.23.bn3 folded, + layer3.23.add fused, + layer3.23.relu_2 fused (layer3_1_conv3's function)
+            let layer3_23_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_23_conv2Out, layer3_22_conv3Out, w + 40_903_808, layer3_23_conv3Out, threads)
+            // layer3.24.conv1, + layer3.24.bn1 folded, + layer3.24.relu fused (layer3_1_conv1's function)
+            let layer3_24_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_23_conv3Out, w + 41_166_976, layer3_24_conv1Out, threads)
+            // layer3.24.conv2, + layer3.24.bn2 folded, + layer3.24.relu_1 fused (layer3_1_conv2's function)
+            let layer3_24_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_24_conv1Out, w + 41_429_376, layer3_24_conv2Out, scratch, threads)
+            // layer3.24.conv3, + layer3.24.bn3 folded, + layer3.24.add fused, + layer3.24.relu_2 fused (layer3_1_conv3's function)
+            let layer3_24_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_24_conv2Out, layer3_23_conv3Out, w + 42_478_208, layer3_24_conv3Out, threads)
+            // layer3.25.conv1, + layer3.25.bn1 folded, + layer3.25.relu fused (layer3_1_conv1's function)
+            let layer3_25_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_24_conv3Out, w + 42_741_376, layer3_25_conv1Out, threads)
+            // layer3.25.conv2, + layer3.25.bn2 folded, + layer3.25.relu_1 fused (layer3_1_conv2's function)
+            let layer3_25_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_25_conv1Out, w + 43_003_776, layer3_25_conv2Out, scratch, threads)
+            // layer3.25.conv3, + layer3.25.bn3 folded, + layer3.25.add fused, + layer3.25.relu_2 fused (layer3_1_conv3's function)
+            let layer3_25_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_25_conv2Out, layer3_24_conv3Out, w + 44_052_608, layer3_25_conv3Out, threads)
+            // layer3.26.conv1, + layer3.26.bn1 folded, + layer3.26.relu fused (layer3_1_conv1's function)
+            let layer3_26_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_25_conv3Out, w + 44_315_776, layer3_26_conv1Out, threads)
+            // layer3.26.conv2, + layer3.26.bn2 folded, + layer3.26.relu_1 fused (layer3_1_conv2's function)
+            let layer3_26_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_26_conv1Out, w + 44_578_176, layer3_26_conv2Out, scratch, threads)
+            // layer3.26.conv3, + layer3.26.bn3 folded, + layer3.26.add fused, + layer3.26.relu_2 fused (layer3_1_conv3's function)
+            let layer3_26_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_26_conv2Out, layer3_25_conv3Out, w + 45_627_008, layer3_26_conv3Out, threads)
+            // layer3.27.conv1, + layer3.27.bn1 folded, + layer3.27.relu fused (layer3_1_conv1's function)
+            let layer3_27_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_26_conv3Out, w + 45_890_176, layer3_27_conv1Out, threads)
+            // layer3.27.conv2, + layer3.27.bn2 folded, + layer3.27.relu_1 fused (layer3_1_conv2's function)
+            let layer3_27_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_27_conv1Out, w + 46_152_576, layer3_27_conv2Out, scratch, threads)
+            // layer3.27.conv3, + layer3.27.bn3 folded, + layer3.27.add fused, + layer3.27.relu_2 fused (layer3_1_conv3's function)
+            let layer3_27_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_27_conv2Out, layer3_26_conv3Out, w + 47_201_408, layer3_27_conv3Out, threads)
+            // layer3.28.conv1, + layer3.28.bn1 folded, + layer3.28.relu fused (layer3_1_conv1's function)
+            let layer3_28_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_27_conv3Out, w + 47_464_576, layer3_28_conv1Out, threads)
+            // layer3.28.conv2, + layer3.28.bn2 folded, + layer3.28.relu_1 fused (layer3_1_conv2's function)
+            let layer3_28_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_28_conv1Out, w + 47_726_976, layer3_28_conv2Out, scratch, threads)
+            // layer3.28.conv3, + layer3.28.bn3 folded, + layer3.28.add fused, + layer3.28.relu_2 fused (layer3_1_conv3's function)
+            let layer3_28_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_28_conv2Out, layer3_27_conv3Out, w + 48_775_808, layer3_28_conv3Out, threads)
+            // layer3.29.conv1, + layer3.29.bn1 folded, + layer3.29.relu fused (layer3_1_conv1's function)
+            let layer3_29_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_28_conv3Out, w + 49_038_976, layer3_29_conv1Out, threads)
+            // layer3.29.conv2, + layer3.29.bn2 folded, + layer3.29.relu_1 fused (layer3_1_conv2's function)
+            let layer3_29_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_29_conv1Out, w + 49_301_376, layer3_29_conv2Out, scratch, threads)
+            // layer3.29.conv3, + layer3.29.bn3 folded, + layer3.29.add fused, + layer3.29.relu_2 fused (layer3_1_conv3's function)
+            let layer3_29_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_29_conv2Out, layer3_28_conv3Out, w + 50_350_208, layer3_29_conv3Out, threads)
+            // layer3.30.conv1, + layer3.30.bn1 folded, + layer3.30.relu fused (layer3_1_conv1's function)
+            let layer3_30_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_29_conv3Out, w + 50_613_376, layer3_30_conv1Out, threads)
+            // layer3.30.conv2, + layer3.30.bn2 folded, + layer3.30.relu_1 fused (layer3_1_conv2's function)
+            let layer3_30_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_30_conv1Out, w + 50_875_776, layer3_30_conv2Out, scratch, threads)
+            // layer3.30.conv3, + layer3.30.bn3 folded, + layer3.30.add fused, + layer3.30.relu_2 fused (layer3_1_conv3's function)
+            let layer3_30_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_30_conv2Out, layer3_29_conv3Out, w + 51_924_608, layer3_30_conv3Out, threads)
+            // layer3.31.conv1, + layer3.31.bn1 folded, + layer3.31.relu fused (layer3_1_conv1's function)
+            let layer3_31_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_30_conv3Out, w + 52_187_776, layer3_31_conv1Out, threads)
+            // layer3.31.conv2, + layer3.31.bn2 folded, + layer3.31.relu_1 fused (layer3_1_conv2's function)
+            let layer3_31_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_31_conv1Out, w + 52_450_176, layer3_31_conv2Out, scratch, threads)
+            // layer3.31.conv3, + layer3.31.bn3 folded, + layer3.31.add fused, + layer3.31.relu_2 fused (layer3_1_conv3's function)
+            let layer3_31_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_31_conv2Out, layer3_30_conv3Out, w + 53_499_008, layer3_31_conv3Out, threads)
+            // layer3.32.conv1, + layer3.32.bn1 folded, + layer3.32.relu fused (layer3_1_conv1's function)
+            let layer3_32_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_31_conv3Out, w + 53_762_176, layer3_32_conv1Out, threads)
+            // layer3.32.conv2, + layer3.32.bn2 folded, + layer3.32.relu_1 fused (layer3_1_conv2's function)
+            let layer3_32_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_32_conv1Out, w + 54_024_576, layer3_32_conv2Out, scratch, threads)
+            // layer3.32.conv3, + layer3.32.bn3 folded, + layer3.32.add fused, + layer3.32.relu_2 fused (layer3_1_conv3's function)
+            let layer3_32_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_32_conv2Out, layer3_31_conv3Out, w + 55_073_408, layer3_32_conv3Out, threads)
+            // layer3.33.conv1, + layer3.33.bn1 folded, + layer3.33.relu fused (layer3_1_conv1's function)
+            let layer3_33_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_32_conv3Out, w + 55_336_576, layer3_33_conv1Out, threads)
+            // layer3.33.conv2, + layer3.33.bn2 folded, + layer3.33.relu_1 fused (layer3_1_conv2's function)
+            let layer3_33_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_33_conv1Out, w + 55_598_976, layer3_33_conv2Out, scratch, threads)
+            // layer3.33.conv3, + layer3.33.bn3 folded, + layer3.33.add fused, + layer3.33.relu_2 fused (layer3_1_conv3's function)
+            let layer3_33_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_33_conv2Out, layer3_32_conv3Out, w + 56_647_808, layer3_33_conv3Out, threads)
+            // layer3.34.conv1, + layer3.34.bn1 folded, + layer3.34.relu fused (layer3_1_conv1's function)
+            let layer3_34_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_33_conv3Out, w + 56_910_976, layer3_34_conv1Out, threads)
+            // layer3.34.conv2, + layer3.34.bn2 folded, + layer3.34.relu_1 fused (layer3_1_conv2's function)
+            let layer3_34_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_34_conv1Out, w + 57_173_376, layer3_34_conv2Out, scratch, threads)
+            // layer3.34.conv3, + layer3.34.bn3 folded, + layer3.34.add fused, + layer3.34.relu_2 fused (layer3_1_conv3's function)
+            let layer3_34_conv3Out = a + 301_056  // 1024×14×14
+            Self.layer3_1_conv3(layer3_34_conv2Out, layer3_33_conv3Out, w + 58_222_208, layer3_34_conv3Out, threads)
+            // layer3.35.conv1, + layer3.35.bn1 folded, + layer3.35.relu fused (layer3_1_conv1's function)
+            let layer3_35_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_34_conv3Out, w + 58_485_376, layer3_35_conv1Out, threads)
+            // layer3.35.conv2, + layer3.35.bn2 folded, + layer3.35.relu_1 fused (layer3_1_conv2's function)
+            let layer3_35_conv2Out = a + 50_176  // 256×14×14 NCHWc
+            Self.layer3_1_conv2(layer3_35_conv1Out, w + 58_747_776, layer3_35_conv2Out, scratch, threads)
+            // layer3.35.conv3, + layer3.35.bn3 folded, + layer3.35.add fused, + layer3.35.relu_2 fused (layer3_1_conv3's function)
+            let layer3_35_conv3Out = a + 100_352  // 1024×14×14
+            Self.layer3_1_conv3(layer3_35_conv2Out, layer3_34_conv3Out, w + 59_796_608, layer3_35_conv3Out, threads)
+            // layer4.0.conv1, + layer4.0.bn1 folded, + layer4.0.relu fused
+            let layer4_0_conv1Out = a + 0  // 512×14×14
+            Self.layer4_0_conv1(layer3_35_conv3Out, w + 60_059_776, layer4_0_conv1Out, threads)
+            // layer4.0.conv2, + layer4.0.bn2 folded, + layer4.0.relu_1 fused
+            let layer4_0_conv2Out = a + 301_056  // 512×7×7 NCHWc
+            Self.layer4_0_conv2(layer4_0_conv1Out, w + 60_584_576, layer4_0_conv2Out, scratch, threads)
+            // layer4.0.conv3, + layer4.0.bn3 folded
+            let layer4_0_conv3Out = a + 0  // 2048×7×7
+            Self.layer4_0_conv3(layer4_0_conv2Out, w + 62_944_384, layer4_0_conv3Out, threads)
+            // layer4.0.downsample.0, + layer4.0.downsample.1 folded, + layer4.0.add fused, + layer4.0.relu_2 fused
+            let layer4_0_downsample_0Out = a + 301_056  // 2048×7×7
+            Self.layer4_0_downsample_0(layer3_35_conv3Out, layer4_0_conv3Out, w + 63_995_008, layer4_0_downsample_0Out, scratch, threads)
+            // layer4.1.conv1, + layer4.1.bn1 folded, + layer4.1.relu fused
+            let layer4_1_conv1Out = a + 0  // 512×7×7
+            Self.layer4_1_conv1(layer4_0_downsample_0Out, w + 66_094_208, layer4_1_conv1Out, threads)
+            // layer4.1.conv2, + layer4.1.bn2 folded, + layer4.1.relu_1 fused
+            let layer4_1_conv2Out = a + 25_088  // 512×7×7 NCHWc
+            Self.layer4_1_conv2(layer4_1_conv1Out, w + 67_143_296, layer4_1_conv2Out, scratch, threads)
+            // layer4.1.conv3, + layer4.1.bn3 folded, + layer4.1.add fused, + layer4.1.relu_2 fused
+            let layer4_1_conv3Out = a + 50_176  // 2048×7×7
+            Self.layer4_1_conv3(layer4_1_conv2Out, layer4_0_downsample_0Out, w + 71_338_112, layer4_1_conv3Out, threads)
+            // layer4.2.conv1, + layer4.2.bn1 folded, + layer4.2.relu fused (layer4_1_conv1's function)
+            let layer4_2_conv1Out = a + 0  // 512×7×7
+            Self.layer4_1_conv1(layer4_1_conv3Out, w + 72_388_736, layer4_2_conv1Out, threads)
+            // layer4.2.conv2, + layer4.2.bn2 folded, + layer4.2.relu_1 fused (layer4_1_conv2's function)
+            let layer4_2_conv2Out = a + 25_088  // 512×7×7 NCHWc
+            Self.layer4_1_conv2(layer4_2_conv1Out, w + 73_437_824, layer4_2_conv2Out, scratch, threads)
+            // layer4.2.conv3, + layer4.2.bn3 folded, + layer4.2.add fused, + layer4.2.relu_2 fused (layer4_1_conv3's function)
+            let layer4_2_conv3Out = a + 150_528  // 2048×7×7
+            Self.layer4_1_conv3(layer4_2_conv2Out, layer4_1_conv3Out, w + 77_632_640, layer4_2_conv3Out, threads)
+            let avgpoolOut = a + 0  // 2048×1×1
+            Self.avgpool(layer4_2_conv3Out, avgpoolOut)
+            let fcOut = a + 2048  // 1000
+            Self.fc(avgpoolOut, w + 78_683_264, fcOut, threads)
+            (output + n &* Self.outputCount).update(from: fcOut, count: Self.outputCount)
         }
     }
 }
@@ -2002,91 +2321,91 @@ extension Resnet152 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 2091, by: 373) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2352
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9408 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 373, 2091) {
-                let first: Int = min(group &* 6, 12538)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<7 {
-                    for j in 0..<7 {
-                        let tapBase = scratch + (i &* 230 &+ j)
-                        let tapKernel = kernel + (i &* 336 &+ j &* 48)
-                        for ic in 0..<3 {
-                            let tap = tapBase + ic &* 52_900
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 2091, by: 373) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2352
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 9408 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 373, 2091) {
+                            let first: Int = min(group &* 6, 12538)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<7 {
+                                for j in 0..<7 {
+                                    let tapBase = scratch + (i &* 230 &+ j)
+                                    let tapKernel = kernel + (i &* 336 &+ j &* 48)
+                                    for ic in 0..<3 {
+                                        let tap = tapBase + ic &* 52_900
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2096,33 +2415,33 @@ extension Resnet152 {
     static func maxpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
         Self.parallel(64, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 130)
-        for c in channels {
-            let plane = x + c &* 12_544
-            for oh in 0..<56 {
-                let top: Int = oh &* 2 &- 1
-                for k in stride(from: 0, to: 112, by: 16) {
-                    let count = min(16, 112 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 112 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 130)
+                for c in channels {
+                    let plane = x + c &* 12_544
+                    for oh in 0..<56 {
+                        let top: Int = oh &* 2 &- 1
+                        for k in stride(from: 0, to: 112, by: 16) {
+                            let count = min(16, 112 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 112 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 56, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -2134,71 +2453,71 @@ extension Resnet152 {
         // weight: (16 blocks, 64, 4)   bias: w[4096..<4160]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 4096 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 3136, by: 240) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 64 &- firstFilter)
+                        let kernelOffset: Int = block &* 256
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 4096 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                            let p: Int = min(start, 3112)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<64 {
+                                let source = x + (ic &* 3136 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 3136 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2218,185 +2537,185 @@ extension Resnet152 {
             let tiles: Int = bandRows &* 28
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(64, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 528 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 33_792)
-                        Self.store(t0_2 - t0_1, to: column + 67_584)
-                        Self.store(t0_1 - t0_3, to: column + 101_376)
-                        Self.store(t1_0 - t1_2, to: column + 135_168)
-                        Self.store(t1_1 + t1_2, to: column + 168_960)
-                        Self.store(t1_2 - t1_1, to: column + 202_752)
-                        Self.store(t1_1 - t1_3, to: column + 236_544)
-                        Self.store(t2_0 - t2_2, to: column + 270_336)
-                        Self.store(t2_1 + t2_2, to: column + 304_128)
-                        Self.store(t2_2 - t2_1, to: column + 337_920)
-                        Self.store(t2_1 - t2_3, to: column + 371_712)
-                        Self.store(t3_0 - t3_2, to: column + 405_504)
-                        Self.store(t3_1 + t3_2, to: column + 439_296)
-                        Self.store(t3_2 - t3_1, to: column + 473_088)
-                        Self.store(t3_1 - t3_3, to: column + 506_880)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 528 &+ r &* 32
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 32, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 66)
+                            let b1 = Self.load16(corner + 68)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 132)
+                            let b2 = Self.load16(corner + 134)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 198)
+                            let b3 = Self.load16(corner + 200)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 33_792)
+                            Self.store(t0_2 - t0_1, to: column + 67_584)
+                            Self.store(t0_1 - t0_3, to: column + 101_376)
+                            Self.store(t1_0 - t1_2, to: column + 135_168)
+                            Self.store(t1_1 + t1_2, to: column + 168_960)
+                            Self.store(t1_2 - t1_1, to: column + 202_752)
+                            Self.store(t1_1 - t1_3, to: column + 236_544)
+                            Self.store(t2_0 - t2_2, to: column + 270_336)
+                            Self.store(t2_1 + t2_2, to: column + 304_128)
+                            Self.store(t2_2 - t2_1, to: column + 337_920)
+                            Self.store(t2_1 - t2_3, to: column + 371_712)
+                            Self.store(t3_0 - t3_2, to: column + 405_504)
+                            Self.store(t3_1 + t3_2, to: column + 439_296)
+                            Self.store(t3_2 - t3_1, to: column + 473_088)
+                            Self.store(t3_1 - t3_3, to: column + 506_880)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(4, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 33_792
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 64 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 28) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 28) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 28) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 28) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 28) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 28) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<64 {
-                            let tap = source + ic &* 528
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 33_792
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 64 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 28) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 28) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 28) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 28) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 28) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 28) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<64 {
+                                let tap = source + ic &* 528
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 1024
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 1024
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 1024
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 1024
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 1024
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 1024
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 1024
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 1024
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 1024
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 1024
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 1024
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 1024
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(8, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 1024 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 64)
-                    let m0_2 = Self.load8(m + 128)
-                    let m0_3 = Self.load8(m + 192)
-                    let m1_0 = Self.load8(m + 256)
-                    let m1_1 = Self.load8(m + 320)
-                    let m1_2 = Self.load8(m + 384)
-                    let m1_3 = Self.load8(m + 448)
-                    let m2_0 = Self.load8(m + 512)
-                    let m2_1 = Self.load8(m + 576)
-                    let m2_2 = Self.load8(m + 640)
-                    let m2_3 = Self.load8(m + 704)
-                    let m3_0 = Self.load8(m + 768)
-                    let m3_1 = Self.load8(m + 832)
-                    let m3_2 = Self.load8(m + 896)
-                    let m3_3 = Self.load8(m + 960)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 56
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 57
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 1024 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 64)
+                            let m0_2 = Self.load8(m + 128)
+                            let m0_3 = Self.load8(m + 192)
+                            let m1_0 = Self.load8(m + 256)
+                            let m1_1 = Self.load8(m + 320)
+                            let m1_2 = Self.load8(m + 384)
+                            let m1_3 = Self.load8(m + 448)
+                            let m2_0 = Self.load8(m + 512)
+                            let m2_1 = Self.load8(m + 576)
+                            let m2_2 = Self.load8(m + 640)
+                            let m2_3 = Self.load8(m + 704)
+                            let m3_0 = Self.load8(m + 768)
+                            let m3_1 = Self.load8(m + 832)
+                            let m3_2 = Self.load8(m + 896)
+                            let m3_3 = Self.load8(m + 960)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 56
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 57
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2409,71 +2728,71 @@ extension Resnet152 {
         // weight: (64 blocks, 64, 4)   bias: w[16_384..<16_640]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 3136, by: 240) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 256 &- firstFilter)
+                        let kernelOffset: Int = block &* 256
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_384 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                            let p: Int = min(start, 3112)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<64 {
+                                let source = x + (ic &* 3136 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 3136 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2486,71 +2805,71 @@ extension Resnet152 {
         // weight: (64 blocks, 64, 4)   bias: w[16_384..<16_640]
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 3136, by: 240) {
+                    for block in blocks {
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, 256 &- firstFilter)
+                        let kernelOffset: Int = block &* 256
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_384 &+ firstFilter
+                        let bias = w + biasOffset
+                        for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                            let p: Int = min(start, 3112)
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for ic in 0..<64 {
+                                let source = x + (ic &* 3136 &+ p)
+                                let v0 = Self.load8(source + 0)
+                                let v1 = Self.load8(source + 8)
+                                let v2 = Self.load8(source + 16)
+                                let k = kernel + ic &* 4
+                                Self.multiplyAdd(&a0_0, k[0], v0)
+                                Self.multiplyAdd(&a0_1, k[0], v1)
+                                Self.multiplyAdd(&a0_2, k[0], v2)
+                                Self.multiplyAdd(&a1_0, k[1], v0)
+                                Self.multiplyAdd(&a1_1, k[1], v1)
+                                Self.multiplyAdd(&a1_2, k[1], v2)
+                                Self.multiplyAdd(&a2_0, k[2], v0)
+                                Self.multiplyAdd(&a2_1, k[2], v1)
+                                Self.multiplyAdd(&a2_2, k[2], v2)
+                                Self.multiplyAdd(&a3_0, k[3], v0)
+                                Self.multiplyAdd(&a3_1, k[3], v1)
+                                Self.multiplyAdd(&a3_2, k[3], v2)
+                            }
+                            let outputOffset: Int = firstFilter &* 3136 &+ p
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                for t in 0..<3 {
+                                    let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2563,81 +2882,81 @@ extension Resnet152 {
         // weight: (4 blocks, 1, 1, 256, 16)   bias: w[16_384..<16_448]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 523, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 16_384 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<256 {
+                                let tap = tapBase + ic &* 3136
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2649,81 +2968,81 @@ extension Resnet152 {
         // weight: (8 blocks, 1, 1, 256, 16)   bias: w[32_768..<32_896]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 523, by: 18) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 32_768 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 18, 523) {
+                            let first: Int = min(group &* 6, 3130)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<256 {
+                                let tap = tapBase + ic &* 3136
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -2736,80 +3055,80 @@ extension Resnet152 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        for band in stride(from: 0, to: 131, by: 4) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 4, 131) {
-                let first: Int = min(group &* 6, 778)
-                let q0: Int = first
-                let o0: Int = (q0 / 28) &* 116 &+ (q0 % 28) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 116 &+ (q1 % 28) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 116 &+ (q2 % 28) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 116 &+ (q3 % 28) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 116 &+ (q4 % 28) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 116 &+ (q5 % 28) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 58 &+ j)
-                        let tapKernel = kernel + (i &* 6144 &+ j &* 2048)
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 131, by: 4) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 18_432
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 147_456 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 4, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let q0: Int = first
+                            let o0: Int = (q0 / 28) &* 116 &+ (q0 % 28) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 28) &* 116 &+ (q1 % 28) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 28) &* 116 &+ (q2 % 28) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 28) &* 116 &+ (q3 % 28) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 28) &* 116 &+ (q4 % 28) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 28) &* 116 &+ (q5 % 28) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 58 &+ j)
+                                    let tapKernel = kernel + (i &* 6144 &+ j &* 2048)
+                                    for ic in 0..<128 {
+                                        let tap = tapBase + ic &* 3364
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
                         }
                     }
                 }
-                Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
-                Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
-                Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
-                Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
-                Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
-                Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
-                Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
             }
-        }
-        }
-        }
         }
     }
 
@@ -2821,179 +3140,179 @@ extension Resnet152 {
         // weight: (32 blocks, 1, 1, 128, 16)   bias: w[65_536..<66_048]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 42) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 42, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<16 {
-                    let tap = tapBase + inputBlock &* 6272
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 42) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 65_536 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 42, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<16 {
+                                let tap = tapBase + inputBlock &* 6272
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3006,86 +3325,86 @@ extension Resnet152 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.subsample(x, channels: 256, height: 56, width: 56, stride: (2, 2), rows: 28, outputHeight: 28, outputWidth: 28, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 131) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 131, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = scratch
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 131) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 131_072 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 131, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = scratch
+                            let tapKernel = kernel
+                            for ic in 0..<256 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 6, 778)
+                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        for oc in 0..<16 {
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 778)
-            let endPixel: Int = min((band &+ 131) &* 6, 784)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 784
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -3098,81 +3417,81 @@ extension Resnet152 {
         // weight: (8 blocks, 1, 1, 512, 16)   bias: w[65_536..<65_664]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<512 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 65_536 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<512 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3192,166 +3511,166 @@ extension Resnet152 {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
-            }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            for f in filterVectors {
-                let bias = Self.load8(w + (262_144 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    let corner: Int = f &* 6272 &+ (oh &* 28 &+ ow) &* 8
-                    Self.store(Self.relu(outputs[0]), to: y + (corner))
-                    Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
-                    Self.store(Self.relu(outputs[2]), to: y + (corner &+ 224))
-                    Self.store(Self.relu(outputs[3]), to: y + (corner &+ 232))
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let corner: Int = f &* 6272 &+ (oh &* 28 &+ ow) &* 8
+                            Self.store(Self.relu(outputs[0]), to: y + (corner))
+                            Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
+                            Self.store(Self.relu(outputs[2]), to: y + (corner &+ 224))
+                            Self.store(Self.relu(outputs[3]), to: y + (corner &+ 232))
+                        }
+                    }
                 }
-            }
-            }
             }
         }
     }
@@ -3365,184 +3684,184 @@ extension Resnet152 {
         // weight: (32 blocks, 1, 1, 128, 16)   bias: w[65_536..<66_048]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 131) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2048
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 131, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<16 {
-                    let tap = tapBase + inputBlock &* 6272
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 131) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2048
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 65_536 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 131, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<16 {
+                                let tap = tapBase + inputBlock &* 6272
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 6, 778)
+                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        for oc in 0..<16 {
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 778)
-            let endPixel: Int = min((band &+ 131) &* 6, 784)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 784
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -3554,135 +3873,40 @@ extension Resnet152 {
         // weight: (16 blocks, 1, 1, 512, 16)   bias: w[131_072..<131_328]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 9, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<512 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
-        }
-    }
-
-    /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn2 folded, + layer3.0.relu_1 fused.
-    /// Generated from specs/resnet152.yaml:18:13.
-    @inline(never)
-    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×28×28   y: 256×14×14 NCHWc
-        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first
-                    let o0: Int = (q0 / 14) &* 60 &+ (q0 % 14) &* 2
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 60 &+ (q1 % 14) &* 2
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 60 &+ (q2 % 14) &* 2
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 60 &+ (q3 % 14) &* 2
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 60 &+ (q4 % 14) &* 2
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 60 &+ (q5 % 14) &* 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapBase = scratch + (i &* 30 &+ j &+ firstChannel &* 900)
-                            let tapKernel = kernel + (i &* 12_288 &+ j &* 4096 &+ firstChannel &* 16)
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 900
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 131_072 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 9, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<512 {
+                                let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
                                 let w0 = Self.load8(k + 0)
                                 let w1 = Self.load8(k + 8)
@@ -3699,41 +3923,136 @@ extension Resnet152 {
                                 Self.multiplyAdd(&a0_5, tap[o5], w0)
                                 Self.multiplyAdd(&a1_5, tap[o5], w1)
                             }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + (group &- band) &* 24
-                Self.store(Self.relu(tile[0]), to: y + (block &* 3136 &+ first &* 8))
-                Self.store(Self.relu(tile[2]), to: y + (block &* 3136 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(tile[4]), to: y + (block &* 3136 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(tile[6]), to: y + (block &* 3136 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(tile[8]), to: y + (block &* 3136 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(tile[10]), to: y + (block &* 3136 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(tile[12]), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
-                Self.store(Self.relu(tile[14]), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
-                Self.store(Self.relu(tile[16]), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
-                Self.store(Self.relu(tile[18]), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
-                Self.store(Self.relu(tile[20]), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
-                Self.store(Self.relu(tile[22]), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
+        }
+    }
+
+    /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn2 folded, + layer3.0.relu_1 fused.
+    /// Generated from specs/resnet152.yaml:18:13.
+    @inline(never)
+    static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 256×28×28   y: 256×14×14 NCHWc
+        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
+        Self.parallel(16, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 36_864
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 589_824 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for firstChannel in stride(from: 0, to: 256, by: 16) {
+                            for group in band..<min(band &+ 33, 33) {
+                                let first: Int = min(group &* 6, 190)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let q0: Int = first
+                                let o0: Int = (q0 / 14) &* 60 &+ (q0 % 14) &* 2
+                                let q1: Int = first &+ 1
+                                let o1: Int = (q1 / 14) &* 60 &+ (q1 % 14) &* 2
+                                let q2: Int = first &+ 2
+                                let o2: Int = (q2 / 14) &* 60 &+ (q2 % 14) &* 2
+                                let q3: Int = first &+ 3
+                                let o3: Int = (q3 / 14) &* 60 &+ (q3 % 14) &* 2
+                                let q4: Int = first &+ 4
+                                let o4: Int = (q4 / 14) &* 60 &+ (q4 % 14) &* 2
+                                let q5: Int = first &+ 5
+                                let o5: Int = (q5 / 14) &* 60 &+ (q5 % 14) &* 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                                var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                                var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                                var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                                var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                                var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                                for i in 0..<3 {
+                                    for j in 0..<3 {
+                                        let tapBase = scratch + (i &* 30 &+ j &+ firstChannel &* 900)
+                                        let tapKernel = kernel + (i &* 12_288 &+ j &* 4096 &+ firstChannel &* 16)
+                                        for ic in 0..<16 {
+                                            let tap = tapBase + ic &* 900
+                                            let k = tapKernel + ic &* 16
+                                            let w0 = Self.load8(k + 0)
+                                            let w1 = Self.load8(k + 8)
+                                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                        }
+                                    }
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a0_3
+                                tile[8] = a0_4
+                                tile[10] = a0_5
+                                tile[12] = a1_0
+                                tile[14] = a1_1
+                                tile[16] = a1_2
+                                tile[18] = a1_3
+                                tile[20] = a1_4
+                                tile[22] = a1_5
+                            }
+                        }
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + (group &- band) &* 24
+                            Self.store(Self.relu(tile[0]), to: y + (block &* 3136 &+ first &* 8))
+                            Self.store(Self.relu(tile[2]), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(tile[4]), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(tile[6]), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(tile[8]), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(tile[10]), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(tile[12]), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                            Self.store(Self.relu(tile[14]), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                            Self.store(Self.relu(tile[16]), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                            Self.store(Self.relu(tile[18]), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                            Self.store(Self.relu(tile[20]), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                            Self.store(Self.relu(tile[22]), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
+                        }
+                    }
+                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3745,179 +4064,179 @@ extension Resnet152 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<32 {
-                    let tap = tapBase + inputBlock &* 1568
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 262_144 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<32 {
+                                let tap = tapBase + inputBlock &* 1568
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -3930,95 +4249,95 @@ extension Resnet152 {
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.subsample(x, channels: 512, height: 28, width: 28, stride: (2, 2), rows: 14, outputHeight: 14, outputWidth: 14, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 16_384
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = scratch + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 66) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 16_384
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 524_288 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 512, by: 64) {
+                            for group in band..<min(band &+ 66, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = scratch + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 66, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 3, 193)
+                        let endPixel: Int = min((band &+ 66) &* 3, 196)
+                        for oc in 0..<32 {
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
-                    }
-                }
-            }
-            let firstPixel: Int = min(band &* 3, 193)
-            let endPixel: Int = min((band &+ 66) &* 3, 196)
-            for oc in 0..<32 {
-                let planeOffset: Int = (block &* 32 &+ oc) &* 196
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4031,90 +4350,90 @@ extension Resnet152 {
         // weight: (8 blocks, 1, 1, 1024, 32)   bias: w[262_144..<262_400]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 32_768
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 66) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 32_768
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 262_144 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 1024, by: 64) {
+                            for group in band..<min(band &+ 66, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 66, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4134,166 +4453,166 @@ extension Resnet152 {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(256, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 14_336)
-                        Self.store(t0_2 - t0_1, to: column + 28_672)
-                        Self.store(t0_1 - t0_3, to: column + 43_008)
-                        Self.store(t1_0 - t1_2, to: column + 57_344)
-                        Self.store(t1_1 + t1_2, to: column + 71_680)
-                        Self.store(t1_2 - t1_1, to: column + 86_016)
-                        Self.store(t1_1 - t1_3, to: column + 100_352)
-                        Self.store(t2_0 - t2_2, to: column + 114_688)
-                        Self.store(t2_1 + t2_2, to: column + 129_024)
-                        Self.store(t2_2 - t2_1, to: column + 143_360)
-                        Self.store(t2_1 - t2_3, to: column + 157_696)
-                        Self.store(t3_0 - t3_2, to: column + 172_032)
-                        Self.store(t3_1 + t3_2, to: column + 186_368)
-                        Self.store(t3_2 - t3_1, to: column + 200_704)
-                        Self.store(t3_1 - t3_3, to: column + 215_040)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 14_336)
+                            Self.store(t0_2 - t0_1, to: column + 28_672)
+                            Self.store(t0_1 - t0_3, to: column + 43_008)
+                            Self.store(t1_0 - t1_2, to: column + 57_344)
+                            Self.store(t1_1 + t1_2, to: column + 71_680)
+                            Self.store(t1_2 - t1_1, to: column + 86_016)
+                            Self.store(t1_1 - t1_3, to: column + 100_352)
+                            Self.store(t2_0 - t2_2, to: column + 114_688)
+                            Self.store(t2_1 + t2_2, to: column + 129_024)
+                            Self.store(t2_2 - t2_1, to: column + 143_360)
+                            Self.store(t2_1 - t2_3, to: column + 157_696)
+                            Self.store(t3_0 - t3_2, to: column + 172_032)
+                            Self.store(t3_1 + t3_2, to: column + 186_368)
+                            Self.store(t3_2 - t3_1, to: column + 200_704)
+                            Self.store(t3_1 - t3_3, to: column + 215_040)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 14_336
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<256 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 14_336
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<256 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
-            }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_048_576 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    let corner: Int = f &* 1568 &+ (oh &* 14 &+ ow) &* 8
-                    Self.store(Self.relu(outputs[0]), to: y + (corner))
-                    Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
-                    Self.store(Self.relu(outputs[2]), to: y + (corner &+ 112))
-                    Self.store(Self.relu(outputs[3]), to: y + (corner &+ 120))
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let corner: Int = f &* 1568 &+ (oh &* 14 &+ ow) &* 8
+                            Self.store(Self.relu(outputs[0]), to: y + (corner))
+                            Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
+                            Self.store(Self.relu(outputs[2]), to: y + (corner &+ 112))
+                            Self.store(Self.relu(outputs[3]), to: y + (corner &+ 120))
+                        }
+                    }
                 }
-            }
-            }
             }
         }
     }
@@ -4307,184 +4626,184 @@ extension Resnet152 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<32 {
-                    let tap = tapBase + inputBlock &* 1568
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 262_144 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<32 {
+                                let tap = tapBase + inputBlock &* 1568
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 6, 190)
+                        let endPixel: Int = min((band &+ 33) &* 6, 196)
+                        for oc in 0..<16 {
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 196
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 190)
-            let endPixel: Int = min((band &+ 33) &* 6, 196)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 196
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4496,90 +4815,90 @@ extension Resnet152 {
         // weight: (16 blocks, 1, 1, 1024, 32)   bias: w[524_288..<524_800]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 32_768
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 66) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 32_768
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 524_288 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 1024, by: 64) {
+                            for group in band..<min(band &+ 66, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 66, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4592,89 +4911,89 @@ extension Resnet152 {
         // tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 200) { tiles in
-        for band in stride(from: 0, to: 10, by: 10) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 73_728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in band..<min(band &+ 10, 10) {
-                    let first: Int = min(group &* 5, 44)
-                    let tile = tiles.baseAddress! + (group &- band) &* 20
-                    let q0: Int = first
-                    let o0: Int = (q0 / 7) &* 32 &+ (q0 % 7) &* 2
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 32 &+ (q1 % 7) &* 2
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 32 &+ (q2 % 7) &* 2
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 32 &+ (q3 % 7) &* 2
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 32 &+ (q4 % 7) &* 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[10]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[18]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapBase = scratch + (i &* 16 &+ j &+ firstChannel &* 256)
-                            let tapKernel = kernel + (i &* 24_576 &+ j &* 8192 &+ firstChannel &* 16)
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
-                                let w1 = Self.load8(k + 8)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 200) { tiles in
+                for band in stride(from: 0, to: 10, by: 10) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 73_728
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 2_359_296 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for firstChannel in stride(from: 0, to: 512, by: 16) {
+                            for group in band..<min(band &+ 10, 10) {
+                                let first: Int = min(group &* 5, 44)
+                                let tile = tiles.baseAddress! + (group &- band) &* 20
+                                let q0: Int = first
+                                let o0: Int = (q0 / 7) &* 32 &+ (q0 % 7) &* 2
+                                let q1: Int = first &+ 1
+                                let o1: Int = (q1 / 7) &* 32 &+ (q1 % 7) &* 2
+                                let q2: Int = first &+ 2
+                                let o2: Int = (q2 / 7) &* 32 &+ (q2 % 7) &* 2
+                                let q3: Int = first &+ 3
+                                let o3: Int = (q3 / 7) &* 32 &+ (q3 % 7) &* 2
+                                let q4: Int = first &+ 4
+                                let o4: Int = (q4 / 7) &* 32 &+ (q4 % 7) &* 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                                var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[10]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[12]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[14]
+                                var a1_3 = firstChannel == 0 ? bias1 : tile[16]
+                                var a1_4 = firstChannel == 0 ? bias1 : tile[18]
+                                for i in 0..<3 {
+                                    for j in 0..<3 {
+                                        let tapBase = scratch + (i &* 16 &+ j &+ firstChannel &* 256)
+                                        let tapKernel = kernel + (i &* 24_576 &+ j &* 8192 &+ firstChannel &* 16)
+                                        for ic in 0..<16 {
+                                            let tap = tapBase + ic &* 256
+                                            let k = tapKernel + ic &* 16
+                                            let w0 = Self.load8(k + 0)
+                                            let w1 = Self.load8(k + 8)
+                                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        }
+                                    }
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a0_3
+                                tile[8] = a0_4
+                                tile[10] = a1_0
+                                tile[12] = a1_1
+                                tile[14] = a1_2
+                                tile[16] = a1_3
+                                tile[18] = a1_4
                             }
                         }
+                        for group in band..<min(band &+ 10, 10) {
+                            let first: Int = min(group &* 5, 44)
+                            let tile = tiles.baseAddress! + (group &- band) &* 20
+                            Self.store(Self.relu(tile[0]), to: y + (block &* 784 &+ first &* 8))
+                            Self.store(Self.relu(tile[2]), to: y + (block &* 784 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(tile[4]), to: y + (block &* 784 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(tile[6]), to: y + (block &* 784 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(tile[8]), to: y + (block &* 784 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(tile[10]), to: y + (block &* 784 &+ first &* 8 &+ 392))
+                            Self.store(Self.relu(tile[12]), to: y + (block &* 784 &+ first &* 8 &+ 400))
+                            Self.store(Self.relu(tile[14]), to: y + (block &* 784 &+ first &* 8 &+ 408))
+                            Self.store(Self.relu(tile[16]), to: y + (block &* 784 &+ first &* 8 &+ 416))
+                            Self.store(Self.relu(tile[18]), to: y + (block &* 784 &+ first &* 8 &+ 424))
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a1_0
-                    tile[12] = a1_1
-                    tile[14] = a1_2
-                    tile[16] = a1_3
-                    tile[18] = a1_4
                 }
             }
-            for group in band..<min(band &+ 10, 10) {
-                let first: Int = min(group &* 5, 44)
-                let tile = tiles.baseAddress! + (group &- band) &* 20
-                Self.store(Self.relu(tile[0]), to: y + (block &* 784 &+ first &* 8))
-                Self.store(Self.relu(tile[2]), to: y + (block &* 784 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(tile[4]), to: y + (block &* 784 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(tile[6]), to: y + (block &* 784 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(tile[8]), to: y + (block &* 784 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(tile[10]), to: y + (block &* 784 &+ first &* 8 &+ 392))
-                Self.store(Self.relu(tile[12]), to: y + (block &* 784 &+ first &* 8 &+ 400))
-                Self.store(Self.relu(tile[14]), to: y + (block &* 784 &+ first &* 8 &+ 408))
-                Self.store(Self.relu(tile[16]), to: y + (block &* 784 &+ first &* 8 &+ 416))
-                Self.store(Self.relu(tile[18]), to: y + (block &* 784 &+ first &* 8 &+ 424))
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4686,158 +5005,158 @@ extension Resnet152 {
         // weight: (128 blocks, 1, 1, 512, 16)   bias: w[1_048_576..<1_050_624]
         // tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast
         Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 10, by: 10) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 10, 10) {
-                let first: Int = min(group &* 5, 44)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<64 {
-                    let tap = tapBase + inputBlock &* 392
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a1_0
-                tile[12] = a1_1
-                tile[14] = a1_2
-                tile[16] = a1_3
-                tile[18] = a1_4
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 80 &+ oc % 8
-                    for p in 0..<5 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 10, by: 10) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1_048_576 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 10, 10) {
+                            let first: Int = min(group &* 5, 44)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<64 {
+                                let tap = tapBase + inputBlock &* 392
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a1_0
+                            tile[12] = a1_1
+                            tile[14] = a1_2
+                            tile[16] = a1_3
+                            tile[18] = a1_4
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 80 &+ oc % 8
+                                for p in 0..<5 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = v
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -4850,95 +5169,95 @@ extension Resnet152 {
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.subsample(x, channels: 1024, height: 14, width: 14, stride: (2, 2), rows: 7, outputHeight: 7, outputWidth: 7, into: scratch, threads: threads)
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 32_768
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_097_152 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = scratch + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 32_768
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 2_097_152 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 1024, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = scratch + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 3, 46)
+                        let endPixel: Int = min((band &+ 17) &* 3, 49)
+                        for oc in 0..<32 {
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
-                    }
-                }
-            }
-            let firstPixel: Int = min(band &* 3, 46)
-            let endPixel: Int = min((band &+ 17) &* 3, 49)
-            for oc in 0..<32 {
-                let planeOffset: Int = (block &* 32 &+ oc) &* 49
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -4951,90 +5270,90 @@ extension Resnet152 {
         // weight: (16 blocks, 1, 1, 2048, 32)   bias: w[1_048_576..<1_049_088]
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 65_536
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 2048, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 65_536
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1_048_576 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 2048, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = x + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5054,166 +5373,166 @@ extension Resnet152 {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(512, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 16_384)
-                        Self.store(t0_2 - t0_1, to: column + 32_768)
-                        Self.store(t0_1 - t0_3, to: column + 49_152)
-                        Self.store(t1_0 - t1_2, to: column + 65_536)
-                        Self.store(t1_1 + t1_2, to: column + 81_920)
-                        Self.store(t1_2 - t1_1, to: column + 98_304)
-                        Self.store(t1_1 - t1_3, to: column + 114_688)
-                        Self.store(t2_0 - t2_2, to: column + 131_072)
-                        Self.store(t2_1 + t2_2, to: column + 147_456)
-                        Self.store(t2_2 - t2_1, to: column + 163_840)
-                        Self.store(t2_1 - t2_3, to: column + 180_224)
-                        Self.store(t3_0 - t3_2, to: column + 196_608)
-                        Self.store(t3_1 + t3_2, to: column + 212_992)
-                        Self.store(t3_2 - t3_1, to: column + 229_376)
-                        Self.store(t3_1 - t3_3, to: column + 245_760)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 16_384)
+                            Self.store(t0_2 - t0_1, to: column + 32_768)
+                            Self.store(t0_1 - t0_3, to: column + 49_152)
+                            Self.store(t1_0 - t1_2, to: column + 65_536)
+                            Self.store(t1_1 + t1_2, to: column + 81_920)
+                            Self.store(t1_2 - t1_1, to: column + 98_304)
+                            Self.store(t1_1 - t1_3, to: column + 114_688)
+                            Self.store(t2_0 - t2_2, to: column + 131_072)
+                            Self.store(t2_1 + t2_2, to: column + 147_456)
+                            Self.store(t2_2 - t2_1, to: column + 163_840)
+                            Self.store(t2_1 - t2_3, to: column + 180_224)
+                            Self.store(t3_0 - t3_2, to: column + 196_608)
+                            Self.store(t3_1 + t3_2, to: column + 212_992)
+                            Self.store(t3_2 - t3_1, to: column + 229_376)
+                            Self.store(t3_1 - t3_3, to: column + 245_760)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(32, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 16_384
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 512 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<512 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 16_384
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 512 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<512 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 8192
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 8192
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 8192
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 8192
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 8192
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 8192
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 8192
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 8192
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 8192
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 8192
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 8192
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 8192
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
-            }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(64, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            for f in filterVectors {
-                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 8192 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 512)
-                    let m0_2 = Self.load8(m + 1024)
-                    let m0_3 = Self.load8(m + 1536)
-                    let m1_0 = Self.load8(m + 2048)
-                    let m1_1 = Self.load8(m + 2560)
-                    let m1_2 = Self.load8(m + 3072)
-                    let m1_3 = Self.load8(m + 3584)
-                    let m2_0 = Self.load8(m + 4096)
-                    let m2_1 = Self.load8(m + 4608)
-                    let m2_2 = Self.load8(m + 5120)
-                    let m2_3 = Self.load8(m + 5632)
-                    let m3_0 = Self.load8(m + 6144)
-                    let m3_1 = Self.load8(m + 6656)
-                    let m3_2 = Self.load8(m + 7168)
-                    let m3_3 = Self.load8(m + 7680)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    let corner: Int = f &* 392 &+ (oh &* 7 &+ ow) &* 8
-                    Self.store(Self.relu(outputs[0]), to: y + (corner))
-                    if ow &+ 1 < 7 { Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8)) }
-                    if oh &+ 1 < 7 { Self.store(Self.relu(outputs[2]), to: y + (corner &+ 56)) }
-                    if oh &+ 1 < 7 && ow &+ 1 < 7 { Self.store(Self.relu(outputs[3]), to: y + (corner &+ 64)) }
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 8192 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 512)
+                            let m0_2 = Self.load8(m + 1024)
+                            let m0_3 = Self.load8(m + 1536)
+                            let m1_0 = Self.load8(m + 2048)
+                            let m1_1 = Self.load8(m + 2560)
+                            let m1_2 = Self.load8(m + 3072)
+                            let m1_3 = Self.load8(m + 3584)
+                            let m2_0 = Self.load8(m + 4096)
+                            let m2_1 = Self.load8(m + 4608)
+                            let m2_2 = Self.load8(m + 5120)
+                            let m2_3 = Self.load8(m + 5632)
+                            let m3_0 = Self.load8(m + 6144)
+                            let m3_1 = Self.load8(m + 6656)
+                            let m3_2 = Self.load8(m + 7168)
+                            let m3_3 = Self.load8(m + 7680)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let corner: Int = f &* 392 &+ (oh &* 7 &+ ow) &* 8
+                            Self.store(Self.relu(outputs[0]), to: y + (corner))
+                            if ow &+ 1 < 7 { Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8)) }
+                            if oh &+ 1 < 7 { Self.store(Self.relu(outputs[2]), to: y + (corner &+ 56)) }
+                            if oh &+ 1 < 7 && ow &+ 1 < 7 { Self.store(Self.relu(outputs[3]), to: y + (corner &+ 64)) }
+                        }
+                    }
                 }
-            }
-            }
             }
         }
     }
@@ -5227,163 +5546,163 @@ extension Resnet152 {
         // weight: (128 blocks, 1, 1, 512, 16)   bias: w[1_048_576..<1_050_624]
         // tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast
         Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 10, by: 10) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 10, 10) {
-                let first: Int = min(group &* 5, 44)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<64 {
-                    let tap = tapBase + inputBlock &* 392
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a1_0
-                tile[12] = a1_1
-                tile[14] = a1_2
-                tile[16] = a1_3
-                tile[18] = a1_4
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 80 &+ oc % 8
-                    for p in 0..<5 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 10, by: 10) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1_048_576 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 10, 10) {
+                            let first: Int = min(group &* 5, 44)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = (first) &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<64 {
+                                let tap = tapBase + inputBlock &* 392
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k + 0)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a1_0
+                            tile[12] = a1_1
+                            tile[14] = a1_2
+                            tile[16] = a1_3
+                            tile[18] = a1_4
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 80 &+ oc % 8
+                                for p in 0..<5 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 5, 44)
+                        let endPixel: Int = min((band &+ 10) &* 5, 49)
+                        for oc in 0..<16 {
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 49
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 5, 44)
-            let endPixel: Int = min((band &+ 10) &* 5, 49)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 49
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -5413,13 +5732,13 @@ extension Resnet152 {
         // x: 2048   y: 1000
         // weight: (1000, 2048)   bias: w[2_048_000..<2_049_000]
         Self.parallel(250, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 2048, stride: 2048, x, count: 2048)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[2_048_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 2048, stride: 2048, x, count: 2048)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[2_048_000 &+ u &+ r]
+                }
             }
-        }
         }
     }
 

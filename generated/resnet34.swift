@@ -474,9 +474,11 @@ public struct Resnet34: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -485,48 +487,124 @@ public struct Resnet34: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 1_003_520  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.conv1(x, w + 0, a + 0, a + 1_003_520, threads)
-            Self.maxpool(a + 0, a + 802_816, threads)
-            Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520, threads)
-            Self.layer1_0_conv2(a + 0, a + 802_816, w + 75_072, a + 200_704, a + 1_003_520, threads)
-            Self.layer1_0_conv1(a + 200_704, w + 140_672, a + 0, a + 1_003_520, threads)
-            Self.layer1_0_conv2(a + 0, a + 200_704, w + 206_272, a + 401_408, a + 1_003_520, threads)
-            Self.layer1_0_conv1(a + 401_408, w + 271_872, a + 0, a + 1_003_520, threads)
-            Self.layer1_0_conv2(a + 0, a + 401_408, w + 337_472, a + 200_704, a + 1_003_520, threads)
-            Self.layer2_0_conv1(a + 200_704, w + 403_072, a + 0, a + 1_003_520, threads)
-            Self.layer2_0_conv2(a + 0, w + 476_928, a + 100_352, a + 1_003_520, threads)
-            Self.layer2_0_downsample_0(a + 200_704, a + 100_352, w + 739_200, a + 0, a + 1_003_520, threads)
-            Self.layer2_1_conv1(a + 0, w + 747_520, a + 100_352, a + 1_003_520, threads)
-            Self.layer2_1_conv2(a + 100_352, a + 0, w + 1_009_792, a + 200_704, a + 1_003_520, threads)
-            Self.layer2_1_conv1(a + 200_704, w + 1_272_064, a + 0, a + 1_003_520, threads)
-            Self.layer2_1_conv2(a + 0, a + 200_704, w + 1_534_336, a + 100_352, a + 1_003_520, threads)
-            Self.layer2_1_conv1(a + 100_352, w + 1_796_608, a + 0, a + 1_003_520, threads)
-            Self.layer2_1_conv2(a + 0, a + 100_352, w + 2_058_880, a + 200_704, a + 1_003_520, threads)
-            Self.layer3_0_conv1(a + 200_704, w + 2_321_152, a + 0, a + 1_003_520, threads)
-            Self.layer3_0_conv2(a + 0, w + 2_616_320, a + 50_176, a + 1_003_520, threads)
-            Self.layer3_0_downsample_0(a + 200_704, a + 50_176, w + 3_665_152, a + 0, a + 1_003_520, threads)
-            Self.layer3_1_conv1(a + 0, w + 3_698_176, a + 50_176, a + 1_003_520, threads)
-            Self.layer3_1_conv2(a + 50_176, a + 0, w + 4_747_008, a + 100_352, a + 1_003_520, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 5_795_840, a + 0, a + 1_003_520, threads)
-            Self.layer3_1_conv2(a + 0, a + 100_352, w + 6_844_672, a + 50_176, a + 1_003_520, threads)
-            Self.layer3_1_conv1(a + 50_176, w + 7_893_504, a + 0, a + 1_003_520, threads)
-            Self.layer3_1_conv2(a + 0, a + 50_176, w + 8_942_336, a + 100_352, a + 1_003_520, threads)
-            Self.layer3_1_conv1(a + 100_352, w + 9_991_168, a + 0, a + 1_003_520, threads)
-            Self.layer3_1_conv2(a + 0, a + 100_352, w + 11_040_000, a + 50_176, a + 1_003_520, threads)
-            Self.layer3_1_conv1(a + 50_176, w + 12_088_832, a + 0, a + 1_003_520, threads)
-            Self.layer3_1_conv2(a + 0, a + 50_176, w + 13_137_664, a + 100_352, a + 1_003_520, threads)
-            Self.layer4_0_conv1(a + 100_352, w + 14_186_496, a + 0, a + 1_003_520, threads)
-            Self.layer4_0_conv2(a + 0, w + 15_366_656, a + 25_088, a + 1_003_520, threads)
-            Self.layer4_0_downsample_0(a + 100_352, a + 25_088, w + 19_561_472, a + 0, a + 1_003_520, threads)
-            Self.layer4_1_conv1(a + 0, w + 19_693_056, a + 25_088, a + 1_003_520, threads)
-            Self.layer4_1_conv2(a + 25_088, a + 0, w + 23_887_872, a + 50_176, a + 1_003_520, threads)
-            Self.layer4_1_conv1(a + 50_176, w + 28_082_688, a + 0, a + 1_003_520, threads)
-            Self.layer4_1_conv2(a + 0, a + 50_176, w + 32_277_504, a + 25_088, a + 1_003_520, threads)
-            Self.avgpool(a + 25_088, a + 0)
-            Self.fc(a + 0, w + 36_472_320, a + 512, threads)
-            (output + n &* Self.outputCount).update(from: a + 512, count: Self.outputCount)
+            // conv1, + bn1 folded, + relu fused
+            let conv1Out = a + 0  // 64×112×112
+            Self.conv1(x, w + 0, conv1Out, scratch, threads)
+            let maxpoolOut = a + 802_816  // 64×56×56
+            Self.maxpool(conv1Out, maxpoolOut, threads)
+            // layer1.0.conv1, + layer1.0.bn1 folded, + layer1.0.relu fused
+            let layer1_0_conv1Out = a + 0  // 64×56×56
+            Self.layer1_0_conv1(maxpoolOut, w + 9472, layer1_0_conv1Out, scratch, threads)
+            // layer1.0.conv2, + layer1.0.bn2 folded, + layer1.0.add fused, + layer1.0.relu_1 fused
+            let layer1_0_conv2Out = a + 200_704  // 64×56×56
+            Self.layer1_0_conv2(layer1_0_conv1Out, maxpoolOut, w + 75_072, layer1_0_conv2Out, scratch, threads)
+            // layer1.1.conv1, + layer1.1.bn1 folded, + layer1.1.relu fused (layer1_0_conv1's function)
+            let layer1_1_conv1Out = a + 0  // 64×56×56
+            Self.layer1_0_conv1(layer1_0_conv2Out, w + 140_672, layer1_1_conv1Out, scratch, threads)
+            // layer1.1.conv2, + layer1.1.bn2 folded, + layer1.1.add fused, + layer1.1.relu_1 fused (layer1_0_conv2's function)
+            let layer1_1_conv2Out = a + 401_408  // 64×56×56
+            Self.layer1_0_conv2(layer1_1_conv1Out, layer1_0_conv2Out, w + 206_272, layer1_1_conv2Out, scratch, threads)
+            // layer1.2.conv1, + layer1.2.bn1 folded, + layer1.2.relu fused (layer1_0_conv1's function)
+            let layer1_2_conv1Out = a + 0  // 64×56×56
+            Self.layer1_0_conv1(layer1_1_conv2Out, w + 271_872, layer1_2_conv1Out, scratch, threads)
+            // layer1.2.conv2, + layer1.2.bn2 folded, + layer1.2.add fused, + layer1.2.relu_1 fused (layer1_0_conv2's function)
+            let layer1_2_conv2Out = a + 200_704  // 64×56×56
+            Self.layer1_0_conv2(layer1_2_conv1Out, layer1_1_conv2Out, w + 337_472, layer1_2_conv2Out, scratch, threads)
+            // layer2.0.conv1, + layer2.0.bn1 folded, + layer2.0.relu fused
+            let layer2_0_conv1Out = a + 0  // 128×28×28
+            Self.layer2_0_conv1(layer1_2_conv2Out, w + 403_072, layer2_0_conv1Out, scratch, threads)
+            // layer2.0.conv2, + layer2.0.bn2 folded
+            let layer2_0_conv2Out = a + 100_352  // 128×28×28
+            Self.layer2_0_conv2(layer2_0_conv1Out, w + 476_928, layer2_0_conv2Out, scratch, threads)
+            // layer2.0.downsample.0, + layer2.0.downsample.1 folded, + layer2.0.add fused, + layer2.0.relu_1 fused
+            let layer2_0_downsample_0Out = a + 0  // 128×28×28
+            Self.layer2_0_downsample_0(layer1_2_conv2Out, layer2_0_conv2Out, w + 739_200, layer2_0_downsample_0Out, scratch, threads)
+            // layer2.1.conv1, + layer2.1.bn1 folded, + layer2.1.relu fused
+            let layer2_1_conv1Out = a + 100_352  // 128×28×28
+            Self.layer2_1_conv1(layer2_0_downsample_0Out, w + 747_520, layer2_1_conv1Out, scratch, threads)
+            // layer2.1.conv2, + layer2.1.bn2 folded, + layer2.1.add fused, + layer2.1.relu_1 fused
+            let layer2_1_conv2Out = a + 200_704  // 128×28×28
+            Self.layer2_1_conv2(layer2_1_conv1Out, layer2_0_downsample_0Out, w + 1_009_792, layer2_1_conv2Out, scratch, threads)
+            // layer2.2.conv1, + layer2.2.bn1 folded, + layer2.2.relu fused (layer2_1_conv1's function)
+            let layer2_2_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_1_conv2Out, w + 1_272_064, layer2_2_conv1Out, scratch, threads)
+            // layer2.2.conv2, + layer2.2.bn2 folded, + layer2.2.add fused, + layer2.2.relu_1 fused (layer2_1_conv2's function)
+            let layer2_2_conv2Out = a + 100_352  // 128×28×28
+            Self.layer2_1_conv2(layer2_2_conv1Out, layer2_1_conv2Out, w + 1_534_336, layer2_2_conv2Out, scratch, threads)
+            // layer2.3.conv1, + layer2.3.bn1 folded, + layer2.3.relu fused (layer2_1_conv1's function)
+            let layer2_3_conv1Out = a + 0  // 128×28×28
+            Self.layer2_1_conv1(layer2_2_conv2Out, w + 1_796_608, layer2_3_conv1Out, scratch, threads)
+            // layer2.3.conv2, + layer2.3.bn2 folded, + layer2.3.add fused, + layer2.3.relu_1 fused (layer2_1_conv2's function)
+            let layer2_3_conv2Out = a + 200_704  // 128×28×28
+            Self.layer2_1_conv2(layer2_3_conv1Out, layer2_2_conv2Out, w + 2_058_880, layer2_3_conv2Out, scratch, threads)
+            // layer3.0.conv1, + layer3.0.bn1 folded, + layer3.0.relu fused
+            let layer3_0_conv1Out = a + 0  // 256×14×14
+            Self.layer3_0_conv1(layer2_3_conv2Out, w + 2_321_152, layer3_0_conv1Out, scratch, threads)
+            // layer3.0.conv2, + layer3.0.bn2 folded
+            let layer3_0_conv2Out = a + 50_176  // 256×14×14
+            Self.layer3_0_conv2(layer3_0_conv1Out, w + 2_616_320, layer3_0_conv2Out, scratch, threads)
+            // layer3.0.downsample.0, + layer3.0.downsample.1 folded, + layer3.0.add fused, + layer3.0.relu_1 fused
+            let layer3_0_downsample_0Out = a + 0  // 256×14×14
+            Self.layer3_0_downsample_0(layer2_3_conv2Out, layer3_0_conv2Out, w + 3_665_152, layer3_0_downsample_0Out, scratch, threads)
+            // layer3.1.conv1, + layer3.1.bn1 folded, + layer3.1.relu fused
+            let layer3_1_conv1Out = a + 50_176  // 256×14×14
+            Self.layer3_1_conv1(layer3_0_downsample_0Out, w + 3_698_176, layer3_1_conv1Out, scratch, threads)
+            // layer3.1.conv2, + layer3.1.bn2 folded, + layer3.1.add fused, + layer3.1.relu_1 fused
+            let layer3_1_conv2Out = a + 100_352  // 256×14×14
+            Self.layer3_1_conv2(layer3_1_conv1Out, layer3_0_downsample_0Out, w + 4_747_008, layer3_1_conv2Out, scratch, threads)
+            // layer3.2.conv1, + layer3.2.bn1 folded, + layer3.2.relu fused (layer3_1_conv1's function)
+            let layer3_2_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_1_conv2Out, w + 5_795_840, layer3_2_conv1Out, scratch, threads)
+            // layer3.2.conv2, + layer3.2.bn2 folded, + layer3.2.add fused, + layer3.2.relu_1 fused (layer3_1_conv2's function)
+            let layer3_2_conv2Out = a + 50_176  // 256×14×14
+            Self.layer3_1_conv2(layer3_2_conv1Out, layer3_1_conv2Out, w + 6_844_672, layer3_2_conv2Out, scratch, threads)
+            // layer3.3.conv1, + layer3.3.bn1 folded, + layer3.3.relu fused (layer3_1_conv1's function)
+            let layer3_3_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_2_conv2Out, w + 7_893_504, layer3_3_conv1Out, scratch, threads)
+            // layer3.3.conv2, + layer3.3.bn2 folded, + layer3.3.add fused, + layer3.3.relu_1 fused (layer3_1_conv2's function)
+            let layer3_3_conv2Out = a + 100_352  // 256×14×14
+            Self.layer3_1_conv2(layer3_3_conv1Out, layer3_2_conv2Out, w + 8_942_336, layer3_3_conv2Out, scratch, threads)
+            // layer3.4.conv1, + layer3.4.bn1 folded, + layer3.4.relu fused (layer3_1_conv1's function)
+            let layer3_4_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_3_conv2Out, w + 9_991_168, layer3_4_conv1Out, scratch, threads)
+            // layer3.4.conv2, + layer3.4.bn2 folded, + layer3.4.add fused, + layer3.4.relu_1 fused (layer3_1_conv2's function)
+            let layer3_4_conv2Out = a + 50_176  // 256×14×14
+            Self.layer3_1_conv2(layer3_4_conv1Out, layer3_3_conv2Out, w + 11_040_000, layer3_4_conv2Out, scratch, threads)
+            // layer3.5.conv1, + layer3.5.bn1 folded, + layer3.5.relu fused (layer3_1_conv1's function)
+            let layer3_5_conv1Out = a + 0  // 256×14×14
+            Self.layer3_1_conv1(layer3_4_conv2Out, w + 12_088_832, layer3_5_conv1Out, scratch, threads)
+            // layer3.5.conv2, + layer3.5.bn2 folded, + layer3.5.add fused, + layer3.5.relu_1 fused (layer3_1_conv2's function)
+            let layer3_5_conv2Out = a + 100_352  // 256×14×14
+            Self.layer3_1_conv2(layer3_5_conv1Out, layer3_4_conv2Out, w + 13_137_664, layer3_5_conv2Out, scratch, threads)
+            // layer4.0.conv1, + layer4.0.bn1 folded, + layer4.0.relu fused
+            let layer4_0_conv1Out = a + 0  // 512×7×7
+            Self.layer4_0_conv1(layer3_5_conv2Out, w + 14_186_496, layer4_0_conv1Out, scratch, threads)
+            // layer4.0.conv2, + layer4.0.bn2 folded
+            let layer4_0_conv2Out = a + 25_088  // 512×7×7
+            Self.layer4_0_conv2(layer4_0_conv1Out, w + 15_366_656, layer4_0_conv2Out, scratch, threads)
+            // layer4.0.downsample.0, + layer4.0.downsample.1 folded, + layer4.0.add fused, + layer4.0.relu_1 fused
+            let layer4_0_downsample_0Out = a + 0  // 512×7×7
+            Self.layer4_0_downsample_0(layer3_5_conv2Out, layer4_0_conv2Out, w + 19_561_472, layer4_0_downsample_0Out, scratch, threads)
+            // layer4.1.conv1, + layer4.1.bn1 folded, + layer4.1.relu fused
+            let layer4_1_conv1Out = a + 25_088  // 512×7×7
+            Self.layer4_1_conv1(layer4_0_downsample_0Out, w + 19_693_056, layer4_1_conv1Out, scratch, threads)
+            // layer4.1.conv2, + layer4.1.bn2 folded, + layer4.1.add fused, + layer4.1.relu_1 fused
+            let layer4_1_conv2Out = a + 50_176  // 512×7×7
+            Self.layer4_1_conv2(layer4_1_conv1Out, layer4_0_downsample_0Out, w + 23_887_872, layer4_1_conv2Out, scratch, threads)
+            // layer4.2.conv1, + layer4.2.bn1 folded, + layer4.2.relu fused (layer4_1_conv1's function)
+            let layer4_2_conv1Out = a + 0  // 512×7×7
+            Self.layer4_1_conv1(layer4_1_conv2Out, w + 28_082_688, layer4_2_conv1Out, scratch, threads)
+            // layer4.2.conv2, + layer4.2.bn2 folded, + layer4.2.add fused, + layer4.2.relu_1 fused (layer4_1_conv2's function)
+            let layer4_2_conv2Out = a + 25_088  // 512×7×7
+            Self.layer4_1_conv2(layer4_2_conv1Out, layer4_1_conv2Out, w + 32_277_504, layer4_2_conv2Out, scratch, threads)
+            let avgpoolOut = a + 0  // 512×1×1
+            Self.avgpool(layer4_2_conv2Out, avgpoolOut)
+            let fcOut = a + 512  // 1000
+            Self.fc(avgpoolOut, w + 36_472_320, fcOut, threads)
+            (output + n &* Self.outputCount).update(from: fcOut, count: Self.outputCount)
         }
     }
 }
@@ -541,91 +619,91 @@ extension Resnet34 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 2091, by: 373) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 2352
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9408 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 373, 2091) {
-                let first: Int = min(group &* 6, 12538)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<7 {
-                    for j in 0..<7 {
-                        let tapBase = scratch + (i &* 230 &+ j)
-                        let tapKernel = kernel + (i &* 336 &+ j &* 48)
-                        for ic in 0..<3 {
-                            let tap = tapBase + ic &* 52_900
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 2091, by: 373) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 2352
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 9408 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 373, 2091) {
+                            let first: Int = min(group &* 6, 12538)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<7 {
+                                for j in 0..<7 {
+                                    let tapBase = scratch + (i &* 230 &+ j)
+                                    let tapKernel = kernel + (i &* 336 &+ j &* 48)
+                                    for ic in 0..<3 {
+                                        let tap = tapBase + ic &* 52_900
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -635,33 +713,33 @@ extension Resnet34 {
     static func maxpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
         Self.parallel(64, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 130)
-        for c in channels {
-            let plane = x + c &* 12_544
-            for oh in 0..<56 {
-                let top: Int = oh &* 2 &- 1
-                for k in stride(from: 0, to: 112, by: 16) {
-                    let count = min(16, 112 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<3 {
-                        let h: Int = top &+ i &* 1
-                        guard h >= 0 && h < 112 else { continue }
-                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 130)
+                for c in channels {
+                    let plane = x + c &* 12_544
+                    for oh in 0..<56 {
+                        let top: Int = oh &* 2 &- 1
+                        for k in stride(from: 0, to: 112, by: 16) {
+                            let count = min(16, 112 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<3 {
+                                let h: Int = top &+ i &* 1
+                                guard h >= 0 && h < 112 else { continue }
+                                m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (1 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 56, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (1 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                    Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -681,185 +759,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 28
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(64, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 528 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 33_792)
-                        Self.store(t0_2 - t0_1, to: column + 67_584)
-                        Self.store(t0_1 - t0_3, to: column + 101_376)
-                        Self.store(t1_0 - t1_2, to: column + 135_168)
-                        Self.store(t1_1 + t1_2, to: column + 168_960)
-                        Self.store(t1_2 - t1_1, to: column + 202_752)
-                        Self.store(t1_1 - t1_3, to: column + 236_544)
-                        Self.store(t2_0 - t2_2, to: column + 270_336)
-                        Self.store(t2_1 + t2_2, to: column + 304_128)
-                        Self.store(t2_2 - t2_1, to: column + 337_920)
-                        Self.store(t2_1 - t2_3, to: column + 371_712)
-                        Self.store(t3_0 - t3_2, to: column + 405_504)
-                        Self.store(t3_1 + t3_2, to: column + 439_296)
-                        Self.store(t3_2 - t3_1, to: column + 473_088)
-                        Self.store(t3_1 - t3_3, to: column + 506_880)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 528 &+ r &* 32
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 32, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 66)
+                            let b1 = Self.load16(corner + 68)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 132)
+                            let b2 = Self.load16(corner + 134)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 198)
+                            let b3 = Self.load16(corner + 200)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 33_792)
+                            Self.store(t0_2 - t0_1, to: column + 67_584)
+                            Self.store(t0_1 - t0_3, to: column + 101_376)
+                            Self.store(t1_0 - t1_2, to: column + 135_168)
+                            Self.store(t1_1 + t1_2, to: column + 168_960)
+                            Self.store(t1_2 - t1_1, to: column + 202_752)
+                            Self.store(t1_1 - t1_3, to: column + 236_544)
+                            Self.store(t2_0 - t2_2, to: column + 270_336)
+                            Self.store(t2_1 + t2_2, to: column + 304_128)
+                            Self.store(t2_2 - t2_1, to: column + 337_920)
+                            Self.store(t2_1 - t2_3, to: column + 371_712)
+                            Self.store(t3_0 - t3_2, to: column + 405_504)
+                            Self.store(t3_1 + t3_2, to: column + 439_296)
+                            Self.store(t3_2 - t3_1, to: column + 473_088)
+                            Self.store(t3_1 - t3_3, to: column + 506_880)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(4, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 33_792
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 64 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 28) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 28) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 28) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 28) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 28) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 28) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<64 {
-                            let tap = source + ic &* 528
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 33_792
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 64 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 28) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 28) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 28) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 28) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 28) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 28) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<64 {
+                                let tap = source + ic &* 528
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 1024
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 1024
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 1024
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 1024
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 1024
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 1024
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 1024
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 1024
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 1024
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 1024
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 1024
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 1024
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(8, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 1024 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 64)
-                    let m0_2 = Self.load8(m + 128)
-                    let m0_3 = Self.load8(m + 192)
-                    let m1_0 = Self.load8(m + 256)
-                    let m1_1 = Self.load8(m + 320)
-                    let m1_2 = Self.load8(m + 384)
-                    let m1_3 = Self.load8(m + 448)
-                    let m2_0 = Self.load8(m + 512)
-                    let m2_1 = Self.load8(m + 576)
-                    let m2_2 = Self.load8(m + 640)
-                    let m2_3 = Self.load8(m + 704)
-                    let m3_0 = Self.load8(m + 768)
-                    let m3_1 = Self.load8(m + 832)
-                    let m3_2 = Self.load8(m + 896)
-                    let m3_3 = Self.load8(m + 960)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 56
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 57
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 1024 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 64)
+                            let m0_2 = Self.load8(m + 128)
+                            let m0_3 = Self.load8(m + 192)
+                            let m1_0 = Self.load8(m + 256)
+                            let m1_1 = Self.load8(m + 320)
+                            let m1_2 = Self.load8(m + 384)
+                            let m1_3 = Self.load8(m + 448)
+                            let m2_0 = Self.load8(m + 512)
+                            let m2_1 = Self.load8(m + 576)
+                            let m2_2 = Self.load8(m + 640)
+                            let m2_3 = Self.load8(m + 704)
+                            let m3_0 = Self.load8(m + 768)
+                            let m3_1 = Self.load8(m + 832)
+                            let m3_2 = Self.load8(m + 896)
+                            let m3_3 = Self.load8(m + 960)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 56
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 57
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -880,185 +958,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 28
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(64, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 528 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 33_792)
-                        Self.store(t0_2 - t0_1, to: column + 67_584)
-                        Self.store(t0_1 - t0_3, to: column + 101_376)
-                        Self.store(t1_0 - t1_2, to: column + 135_168)
-                        Self.store(t1_1 + t1_2, to: column + 168_960)
-                        Self.store(t1_2 - t1_1, to: column + 202_752)
-                        Self.store(t1_1 - t1_3, to: column + 236_544)
-                        Self.store(t2_0 - t2_2, to: column + 270_336)
-                        Self.store(t2_1 + t2_2, to: column + 304_128)
-                        Self.store(t2_2 - t2_1, to: column + 337_920)
-                        Self.store(t2_1 - t2_3, to: column + 371_712)
-                        Self.store(t3_0 - t3_2, to: column + 405_504)
-                        Self.store(t3_1 + t3_2, to: column + 439_296)
-                        Self.store(t3_2 - t3_1, to: column + 473_088)
-                        Self.store(t3_1 - t3_3, to: column + 506_880)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 528 &+ r &* 32
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 32, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 66)
+                            let b1 = Self.load16(corner + 68)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 132)
+                            let b2 = Self.load16(corner + 134)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 198)
+                            let b3 = Self.load16(corner + 200)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 33_792)
+                            Self.store(t0_2 - t0_1, to: column + 67_584)
+                            Self.store(t0_1 - t0_3, to: column + 101_376)
+                            Self.store(t1_0 - t1_2, to: column + 135_168)
+                            Self.store(t1_1 + t1_2, to: column + 168_960)
+                            Self.store(t1_2 - t1_1, to: column + 202_752)
+                            Self.store(t1_1 - t1_3, to: column + 236_544)
+                            Self.store(t2_0 - t2_2, to: column + 270_336)
+                            Self.store(t2_1 + t2_2, to: column + 304_128)
+                            Self.store(t2_2 - t2_1, to: column + 337_920)
+                            Self.store(t2_1 - t2_3, to: column + 371_712)
+                            Self.store(t3_0 - t3_2, to: column + 405_504)
+                            Self.store(t3_1 + t3_2, to: column + 439_296)
+                            Self.store(t3_2 - t3_1, to: column + 473_088)
+                            Self.store(t3_1 - t3_3, to: column + 506_880)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(4, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 33_792
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 64 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 28) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 28) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 28) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 28) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 28) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 28) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<64 {
-                            let tap = source + ic &* 528
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 33_792
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 64 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 28) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 28) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 28) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 28) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 28) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 28) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<64 {
+                                let tap = source + ic &* 528
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 1024
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 1024
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 1024
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 1024
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 1024
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 1024
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 1024
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 1024
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 1024
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 1024
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 1024
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 1024
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(8, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 1024 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 64)
-                    let m0_2 = Self.load8(m + 128)
-                    let m0_3 = Self.load8(m + 192)
-                    let m1_0 = Self.load8(m + 256)
-                    let m1_1 = Self.load8(m + 320)
-                    let m1_2 = Self.load8(m + 384)
-                    let m1_3 = Self.load8(m + 448)
-                    let m2_0 = Self.load8(m + 512)
-                    let m2_1 = Self.load8(m + 576)
-                    let m2_2 = Self.load8(m + 640)
-                    let m2_3 = Self.load8(m + 704)
-                    let m3_0 = Self.load8(m + 768)
-                    let m3_1 = Self.load8(m + 832)
-                    let m3_2 = Self.load8(m + 896)
-                    let m3_3 = Self.load8(m + 960)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 56
-                            let v = lanes[16 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 57
-                            let v = lanes[24 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 1024 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 64)
+                            let m0_2 = Self.load8(m + 128)
+                            let m0_3 = Self.load8(m + 192)
+                            let m1_0 = Self.load8(m + 256)
+                            let m1_1 = Self.load8(m + 320)
+                            let m1_2 = Self.load8(m + 384)
+                            let m1_3 = Self.load8(m + 448)
+                            let m2_0 = Self.load8(m + 512)
+                            let m2_1 = Self.load8(m + 576)
+                            let m2_2 = Self.load8(m + 640)
+                            let m2_3 = Self.load8(m + 704)
+                            let m3_0 = Self.load8(m + 768)
+                            let m3_1 = Self.load8(m + 832)
+                            let m3_2 = Self.load8(m + 896)
+                            let m3_3 = Self.load8(m + 960)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 56
+                                    let v = lanes[16 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 57
+                                    let v = lanes[24 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1072,91 +1150,91 @@ extension Resnet34 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 14) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 14, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first
-                let o0: Int = (q0 / 28) &* 116 &+ (q0 % 28) &* 2
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 116 &+ (q1 % 28) &* 2
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 116 &+ (q2 % 28) &* 2
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 116 &+ (q3 % 28) &* 2
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 116 &+ (q4 % 28) &* 2
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 116 &+ (q5 % 28) &* 2
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapBase = scratch + (i &* 58 &+ j)
-                        let tapKernel = kernel + (i &* 3072 &+ j &* 1024)
-                        for ic in 0..<64 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 14) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 9216
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 73_728 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 14, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let q0: Int = first
+                            let o0: Int = (q0 / 28) &* 116 &+ (q0 % 28) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 28) &* 116 &+ (q1 % 28) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 28) &* 116 &+ (q2 % 28) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 28) &* 116 &+ (q3 % 28) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 28) &* 116 &+ (q4 % 28) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 28) &* 116 &+ (q5 % 28) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let tapBase = scratch + (i &* 58 &+ j)
+                                    let tapKernel = kernel + (i &* 3072 &+ j &* 1024)
+                                    for ic in 0..<64 {
+                                        let tap = tapBase + ic &* 3364
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k + 0)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
-        }
         }
     }
 
@@ -1175,185 +1253,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (262_144 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = v
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = v
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1367,86 +1445,86 @@ extension Resnet34 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.subsample(x, channels: 64, height: 56, width: 56, stride: (2, 2), rows: 28, outputHeight: 28, outputWidth: 28, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 131) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 8192 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 131, 131) {
-                let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = scratch
-                let tapKernel = kernel
-                for ic in 0..<64 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 131, by: 131) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 1024
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 8192 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 131, 131) {
+                            let first: Int = min(group &* 6, 778)
+                            let tile = tiles.baseAddress! + 0
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = scratch
+                            let tapKernel = kernel
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 784
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes + 0
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 6, 778)
+                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        for oc in 0..<16 {
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 778)
-            let endPixel: Int = min((band &+ 131) &* 6, 784)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 784
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -1466,185 +1544,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (262_144 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1665,242 +1743,88 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
-                    }
-                }
-            }
-            }
-            // output tiles back from the transformed domain, vectors of eight filters split over threads
-            Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (262_144 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                    }
-                }
-            }
-            }
-            }
-        }
-    }
-
-    /// layer3.0.conv1: conv 128→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn1 folded, + layer3.0.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 256×14×14
-        // weight: (16 blocks, 3, 3, 128, 16)   bias: w[294_912..<295_168]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 294_912 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 128, by: 16) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first
-                    let o0: Int = (q0 / 14) &* 60 &+ (q0 % 14) &* 2
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 60 &+ (q1 % 14) &* 2
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 60 &+ (q2 % 14) &* 2
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 60 &+ (q3 % 14) &* 2
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 60 &+ (q4 % 14) &* 2
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 60 &+ (q5 % 14) &* 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapBase = scratch + (i &* 30 &+ j &+ firstChannel &* 900)
-                            let tapKernel = kernel + (i &* 6144 &+ j &* 2048 &+ firstChannel &* 16)
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 900
-                                let k = tapKernel + ic &* 16
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
                                 let w0 = Self.load8(k + 0)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -1916,37 +1840,191 @@ extension Resnet34 {
                                 Self.multiplyAdd(&a0_5, tap[o5], w0)
                                 Self.multiplyAdd(&a1_5, tap[o5], w1)
                             }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(16, threads: threads) { filterVectors in
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        }
-        }
+    }
+
+    /// layer3.0.conv1: conv 128→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn1 folded, + layer3.0.relu fused.
+    /// Generated from specs/resnet34.yaml:14:13.
+    @inline(never)
+    static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 128×28×28   y: 256×14×14
+        // weight: (16 blocks, 3, 3, 128, 16)   bias: w[294_912..<295_168]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
+        Self.parallel(16, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 18_432
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 294_912 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for firstChannel in stride(from: 0, to: 128, by: 16) {
+                            for group in band..<min(band &+ 33, 33) {
+                                let first: Int = min(group &* 6, 190)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let q0: Int = first
+                                let o0: Int = (q0 / 14) &* 60 &+ (q0 % 14) &* 2
+                                let q1: Int = first &+ 1
+                                let o1: Int = (q1 / 14) &* 60 &+ (q1 % 14) &* 2
+                                let q2: Int = first &+ 2
+                                let o2: Int = (q2 / 14) &* 60 &+ (q2 % 14) &* 2
+                                let q3: Int = first &+ 3
+                                let o3: Int = (q3 / 14) &* 60 &+ (q3 % 14) &* 2
+                                let q4: Int = first &+ 4
+                                let o4: Int = (q4 / 14) &* 60 &+ (q4 % 14) &* 2
+                                let q5: Int = first &+ 5
+                                let o5: Int = (q5 / 14) &* 60 &+ (q5 % 14) &* 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                                var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                                var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                                var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                                var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                                var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                                for i in 0..<3 {
+                                    for j in 0..<3 {
+                                        let tapBase = scratch + (i &* 30 &+ j &+ firstChannel &* 900)
+                                        let tapKernel = kernel + (i &* 6144 &+ j &* 2048 &+ firstChannel &* 16)
+                                        for ic in 0..<16 {
+                                            let tap = tapBase + ic &* 900
+                                            let k = tapKernel + ic &* 16
+                                            let w0 = Self.load8(k + 0)
+                                            let w1 = Self.load8(k + 8)
+                                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                        }
+                                    }
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a0_3
+                                tile[8] = a0_4
+                                tile[10] = a0_5
+                                tile[12] = a1_0
+                                tile[14] = a1_1
+                                tile[16] = a1_2
+                                tile[18] = a1_3
+                                tile[20] = a1_4
+                                tile[22] = a1_5
+                            }
+                        }
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -1965,185 +2043,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(256, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 14_336)
-                        Self.store(t0_2 - t0_1, to: column + 28_672)
-                        Self.store(t0_1 - t0_3, to: column + 43_008)
-                        Self.store(t1_0 - t1_2, to: column + 57_344)
-                        Self.store(t1_1 + t1_2, to: column + 71_680)
-                        Self.store(t1_2 - t1_1, to: column + 86_016)
-                        Self.store(t1_1 - t1_3, to: column + 100_352)
-                        Self.store(t2_0 - t2_2, to: column + 114_688)
-                        Self.store(t2_1 + t2_2, to: column + 129_024)
-                        Self.store(t2_2 - t2_1, to: column + 143_360)
-                        Self.store(t2_1 - t2_3, to: column + 157_696)
-                        Self.store(t3_0 - t3_2, to: column + 172_032)
-                        Self.store(t3_1 + t3_2, to: column + 186_368)
-                        Self.store(t3_2 - t3_1, to: column + 200_704)
-                        Self.store(t3_1 - t3_3, to: column + 215_040)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 14_336)
+                            Self.store(t0_2 - t0_1, to: column + 28_672)
+                            Self.store(t0_1 - t0_3, to: column + 43_008)
+                            Self.store(t1_0 - t1_2, to: column + 57_344)
+                            Self.store(t1_1 + t1_2, to: column + 71_680)
+                            Self.store(t1_2 - t1_1, to: column + 86_016)
+                            Self.store(t1_1 - t1_3, to: column + 100_352)
+                            Self.store(t2_0 - t2_2, to: column + 114_688)
+                            Self.store(t2_1 + t2_2, to: column + 129_024)
+                            Self.store(t2_2 - t2_1, to: column + 143_360)
+                            Self.store(t2_1 - t2_3, to: column + 157_696)
+                            Self.store(t3_0 - t3_2, to: column + 172_032)
+                            Self.store(t3_1 + t3_2, to: column + 186_368)
+                            Self.store(t3_2 - t3_1, to: column + 200_704)
+                            Self.store(t3_1 - t3_3, to: column + 215_040)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 14_336
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<256 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 14_336
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<256 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_048_576 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = v
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = v
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = v
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = v
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2157,95 +2235,95 @@ extension Resnet34 {
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.subsample(x, channels: 128, height: 28, width: 28, stride: (2, 2), rows: 14, outputHeight: 14, outputWidth: 14, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 128, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = scratch + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 66, by: 66) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 4096
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 32_768 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 128, by: 64) {
+                            for group in band..<min(band &+ 66, 66) {
+                                let first: Int = min(group &* 3, 193)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = scratch + firstChannel &* 196
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 196
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 66, 66) {
+                            let first: Int = min(group &* 3, 193)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 3, 193)
+                        let endPixel: Int = min((band &+ 66) &* 3, 196)
+                        for oc in 0..<32 {
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
-                    }
-                }
-            }
-            let firstPixel: Int = min(band &* 3, 193)
-            let endPixel: Int = min((band &+ 66) &* 3, 196)
-            for oc in 0..<32 {
-                let planeOffset: Int = (block &* 32 &+ oc) &* 196
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -2265,185 +2343,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(256, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 14_336)
-                        Self.store(t0_2 - t0_1, to: column + 28_672)
-                        Self.store(t0_1 - t0_3, to: column + 43_008)
-                        Self.store(t1_0 - t1_2, to: column + 57_344)
-                        Self.store(t1_1 + t1_2, to: column + 71_680)
-                        Self.store(t1_2 - t1_1, to: column + 86_016)
-                        Self.store(t1_1 - t1_3, to: column + 100_352)
-                        Self.store(t2_0 - t2_2, to: column + 114_688)
-                        Self.store(t2_1 + t2_2, to: column + 129_024)
-                        Self.store(t2_2 - t2_1, to: column + 143_360)
-                        Self.store(t2_1 - t2_3, to: column + 157_696)
-                        Self.store(t3_0 - t3_2, to: column + 172_032)
-                        Self.store(t3_1 + t3_2, to: column + 186_368)
-                        Self.store(t3_2 - t3_1, to: column + 200_704)
-                        Self.store(t3_1 - t3_3, to: column + 215_040)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 14_336)
+                            Self.store(t0_2 - t0_1, to: column + 28_672)
+                            Self.store(t0_1 - t0_3, to: column + 43_008)
+                            Self.store(t1_0 - t1_2, to: column + 57_344)
+                            Self.store(t1_1 + t1_2, to: column + 71_680)
+                            Self.store(t1_2 - t1_1, to: column + 86_016)
+                            Self.store(t1_1 - t1_3, to: column + 100_352)
+                            Self.store(t2_0 - t2_2, to: column + 114_688)
+                            Self.store(t2_1 + t2_2, to: column + 129_024)
+                            Self.store(t2_2 - t2_1, to: column + 143_360)
+                            Self.store(t2_1 - t2_3, to: column + 157_696)
+                            Self.store(t3_0 - t3_2, to: column + 172_032)
+                            Self.store(t3_1 + t3_2, to: column + 186_368)
+                            Self.store(t3_2 - t3_1, to: column + 200_704)
+                            Self.store(t3_1 - t3_3, to: column + 215_040)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 14_336
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<256 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 14_336
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<256 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_048_576 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2464,242 +2542,88 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(256, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 14_336)
-                        Self.store(t0_2 - t0_1, to: column + 28_672)
-                        Self.store(t0_1 - t0_3, to: column + 43_008)
-                        Self.store(t1_0 - t1_2, to: column + 57_344)
-                        Self.store(t1_1 + t1_2, to: column + 71_680)
-                        Self.store(t1_2 - t1_1, to: column + 86_016)
-                        Self.store(t1_1 - t1_3, to: column + 100_352)
-                        Self.store(t2_0 - t2_2, to: column + 114_688)
-                        Self.store(t2_1 + t2_2, to: column + 129_024)
-                        Self.store(t2_2 - t2_1, to: column + 143_360)
-                        Self.store(t2_1 - t2_3, to: column + 157_696)
-                        Self.store(t3_0 - t3_2, to: column + 172_032)
-                        Self.store(t3_1 + t3_2, to: column + 186_368)
-                        Self.store(t3_2 - t3_1, to: column + 200_704)
-                        Self.store(t3_1 - t3_3, to: column + 215_040)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 14_336)
+                            Self.store(t0_2 - t0_1, to: column + 28_672)
+                            Self.store(t0_1 - t0_3, to: column + 43_008)
+                            Self.store(t1_0 - t1_2, to: column + 57_344)
+                            Self.store(t1_1 + t1_2, to: column + 71_680)
+                            Self.store(t1_2 - t1_1, to: column + 86_016)
+                            Self.store(t1_1 - t1_3, to: column + 100_352)
+                            Self.store(t2_0 - t2_2, to: column + 114_688)
+                            Self.store(t2_1 + t2_2, to: column + 129_024)
+                            Self.store(t2_2 - t2_1, to: column + 143_360)
+                            Self.store(t2_1 - t2_3, to: column + 157_696)
+                            Self.store(t3_0 - t3_2, to: column + 172_032)
+                            Self.store(t3_1 + t3_2, to: column + 186_368)
+                            Self.store(t3_2 - t3_1, to: column + 200_704)
+                            Self.store(t3_1 - t3_3, to: column + 215_040)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 14_336
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<256 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
-                    }
-                }
-            }
-            }
-            // output tiles back from the transformed domain, vectors of eight filters split over threads
-            Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_048_576 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                    }
-                }
-            }
-            }
-            }
-        }
-    }
-
-    /// layer4.0.conv1: conv 256→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn1 folded, + layer4.0.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 512×7×7
-        // weight: (32 blocks, 3, 3, 256, 16)   bias: w[1_179_648..<1_180_160]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1_179_648 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first
-                    let o0: Int = (q0 / 7) &* 32 &+ (q0 % 7) &* 2
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 32 &+ (q1 % 7) &* 2
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 32 &+ (q2 % 7) &* 2
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 32 &+ (q3 % 7) &* 2
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 32 &+ (q4 % 7) &* 2
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 32 &+ (q5 % 7) &* 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapBase = scratch + (i &* 16 &+ j &+ firstChannel &* 256)
-                            let tapKernel = kernel + (i &* 12_288 &+ j &* 4096 &+ firstChannel &* 16)
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 14_336
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<256 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
                                 let w0 = Self.load8(k + 0)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -2715,37 +2639,191 @@ extension Resnet34 {
                                 Self.multiplyAdd(&a0_5, tap[o5], w0)
                                 Self.multiplyAdd(&a1_5, tap[o5], w1)
                             }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        }
-        }
+    }
+
+    /// layer4.0.conv1: conv 256→512, kernel 3×3, stride 2×2, padding 1, + layer4.0.bn1 folded, + layer4.0.relu fused.
+    /// Generated from specs/resnet34.yaml:14:13.
+    @inline(never)
+    static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 256×14×14   y: 512×7×7
+        // weight: (32 blocks, 3, 3, 256, 16)   bias: w[1_179_648..<1_180_160]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
+        Self.parallel(32, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 9, by: 9) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 36_864
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1_179_648 &+ block &* 16
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for firstChannel in stride(from: 0, to: 256, by: 16) {
+                            for group in band..<min(band &+ 9, 9) {
+                                let first: Int = min(group &* 6, 43)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let q0: Int = first
+                                let o0: Int = (q0 / 7) &* 32 &+ (q0 % 7) &* 2
+                                let q1: Int = first &+ 1
+                                let o1: Int = (q1 / 7) &* 32 &+ (q1 % 7) &* 2
+                                let q2: Int = first &+ 2
+                                let o2: Int = (q2 / 7) &* 32 &+ (q2 % 7) &* 2
+                                let q3: Int = first &+ 3
+                                let o3: Int = (q3 / 7) &* 32 &+ (q3 % 7) &* 2
+                                let q4: Int = first &+ 4
+                                let o4: Int = (q4 / 7) &* 32 &+ (q4 % 7) &* 2
+                                let q5: Int = first &+ 5
+                                let o5: Int = (q5 / 7) &* 32 &+ (q5 % 7) &* 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                                var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                                var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                                var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                                var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                                var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                                for i in 0..<3 {
+                                    for j in 0..<3 {
+                                        let tapBase = scratch + (i &* 16 &+ j &+ firstChannel &* 256)
+                                        let tapKernel = kernel + (i &* 12_288 &+ j &* 4096 &+ firstChannel &* 16)
+                                        for ic in 0..<16 {
+                                            let tap = tapBase + ic &* 256
+                                            let k = tapKernel + ic &* 16
+                                            let w0 = Self.load8(k + 0)
+                                            let w1 = Self.load8(k + 8)
+                                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                                        }
+                                    }
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a0_3
+                                tile[8] = a0_4
+                                tile[10] = a0_5
+                                tile[12] = a1_0
+                                tile[14] = a1_1
+                                tile[16] = a1_2
+                                tile[18] = a1_3
+                                tile[20] = a1_4
+                                tile[22] = a1_5
+                            }
+                        }
+                        for group in band..<min(band &+ 9, 9) {
+                            let first: Int = min(group &* 6, 43)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                for p in 0..<6 {
+                                    let v = tileLanes[lane &+ p &* 16]
+                                    y[outputOffset &+ p] = max(v, 0)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -2764,185 +2842,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(512, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 16_384)
-                        Self.store(t0_2 - t0_1, to: column + 32_768)
-                        Self.store(t0_1 - t0_3, to: column + 49_152)
-                        Self.store(t1_0 - t1_2, to: column + 65_536)
-                        Self.store(t1_1 + t1_2, to: column + 81_920)
-                        Self.store(t1_2 - t1_1, to: column + 98_304)
-                        Self.store(t1_1 - t1_3, to: column + 114_688)
-                        Self.store(t2_0 - t2_2, to: column + 131_072)
-                        Self.store(t2_1 + t2_2, to: column + 147_456)
-                        Self.store(t2_2 - t2_1, to: column + 163_840)
-                        Self.store(t2_1 - t2_3, to: column + 180_224)
-                        Self.store(t3_0 - t3_2, to: column + 196_608)
-                        Self.store(t3_1 + t3_2, to: column + 212_992)
-                        Self.store(t3_2 - t3_1, to: column + 229_376)
-                        Self.store(t3_1 - t3_3, to: column + 245_760)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 16_384)
+                            Self.store(t0_2 - t0_1, to: column + 32_768)
+                            Self.store(t0_1 - t0_3, to: column + 49_152)
+                            Self.store(t1_0 - t1_2, to: column + 65_536)
+                            Self.store(t1_1 + t1_2, to: column + 81_920)
+                            Self.store(t1_2 - t1_1, to: column + 98_304)
+                            Self.store(t1_1 - t1_3, to: column + 114_688)
+                            Self.store(t2_0 - t2_2, to: column + 131_072)
+                            Self.store(t2_1 + t2_2, to: column + 147_456)
+                            Self.store(t2_2 - t2_1, to: column + 163_840)
+                            Self.store(t2_1 - t2_3, to: column + 180_224)
+                            Self.store(t3_0 - t3_2, to: column + 196_608)
+                            Self.store(t3_1 + t3_2, to: column + 212_992)
+                            Self.store(t3_2 - t3_1, to: column + 229_376)
+                            Self.store(t3_1 - t3_3, to: column + 245_760)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(32, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 16_384
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 512 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<512 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 16_384
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 512 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<512 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 8192
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 8192
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 8192
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 8192
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 8192
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 8192
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 8192
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 8192
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 8192
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 8192
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 8192
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 8192
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(64, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 8192 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 512)
-                    let m0_2 = Self.load8(m + 1024)
-                    let m0_3 = Self.load8(m + 1536)
-                    let m1_0 = Self.load8(m + 2048)
-                    let m1_1 = Self.load8(m + 2560)
-                    let m1_2 = Self.load8(m + 3072)
-                    let m1_3 = Self.load8(m + 3584)
-                    let m2_0 = Self.load8(m + 4096)
-                    let m2_1 = Self.load8(m + 4608)
-                    let m2_2 = Self.load8(m + 5120)
-                    let m2_3 = Self.load8(m + 5632)
-                    let m3_0 = Self.load8(m + 6144)
-                    let m3_1 = Self.load8(m + 6656)
-                    let m3_2 = Self.load8(m + 7168)
-                    let m3_3 = Self.load8(m + 7680)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = v
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = v
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane]
-                            y[index] = v
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane]
-                            y[index] = v
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 8192 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 512)
+                            let m0_2 = Self.load8(m + 1024)
+                            let m0_3 = Self.load8(m + 1536)
+                            let m1_0 = Self.load8(m + 2048)
+                            let m1_1 = Self.load8(m + 2560)
+                            let m1_2 = Self.load8(m + 3072)
+                            let m1_3 = Self.load8(m + 3584)
+                            let m2_0 = Self.load8(m + 4096)
+                            let m2_1 = Self.load8(m + 4608)
+                            let m2_2 = Self.load8(m + 5120)
+                            let m2_3 = Self.load8(m + 5632)
+                            let m3_0 = Self.load8(m + 6144)
+                            let m3_1 = Self.load8(m + 6656)
+                            let m3_2 = Self.load8(m + 7168)
+                            let m3_3 = Self.load8(m + 7680)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = v
+                                }
+                                if ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = v
+                                }
+                                if oh &+ 1 < 7 {
+                                    let index: Int = corner &+ 7
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = v
+                                }
+                                if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 8
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = v
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2956,95 +3034,95 @@ extension Resnet34 {
         // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.subsample(x, channels: 256, height: 14, width: 14, stride: (2, 2), rows: 7, outputHeight: 7, outputWidth: 7, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 8192
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 32
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = scratch + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 17, by: 17) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 8192
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 131_072 &+ block &* 32
+                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        let bias2 = Self.load8(w + (biasOffset &+ 16))
+                        let bias3 = Self.load8(w + (biasOffset &+ 24))
+                        for firstChannel in stride(from: 0, to: 256, by: 64) {
+                            for group in band..<min(band &+ 17, 17) {
+                                let first: Int = min(group &* 3, 46)
+                                let tile = tiles.baseAddress! + (group &- band) &* 24
+                                let o0: Int = first
+                                let o1: Int = first &+ 1
+                                let o2: Int = first &+ 2
+                                var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                                var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                                var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                                var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                                var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                                var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                                var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                                var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                                var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                                var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                                var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                                var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                                let tapBase = scratch + firstChannel &* 49
+                                let tapKernel = kernel + firstChannel &* 32
+                                for ic in 0..<64 {
+                                    let tap = tapBase + ic &* 49
+                                    let k = tapKernel + ic &* 32
+                                    let b0 = tap[o0]
+                                    let b1 = tap[o1]
+                                    let b2 = tap[o2]
+                                    let w0 = Self.load8(k + 0)
+                                    Self.multiplyAdd(&a0_0, b0, w0)
+                                    Self.multiplyAdd(&a0_1, b1, w0)
+                                    Self.multiplyAdd(&a0_2, b2, w0)
+                                    let w1 = Self.load8(k + 8)
+                                    Self.multiplyAdd(&a1_0, b0, w1)
+                                    Self.multiplyAdd(&a1_1, b1, w1)
+                                    Self.multiplyAdd(&a1_2, b2, w1)
+                                    let w2 = Self.load8(k + 16)
+                                    Self.multiplyAdd(&a2_0, b0, w2)
+                                    Self.multiplyAdd(&a2_1, b1, w2)
+                                    Self.multiplyAdd(&a2_2, b2, w2)
+                                    let w3 = Self.load8(k + 24)
+                                    Self.multiplyAdd(&a3_0, b0, w3)
+                                    Self.multiplyAdd(&a3_1, b1, w3)
+                                    Self.multiplyAdd(&a3_2, b2, w3)
+                                }
+                                tile[0] = a0_0
+                                tile[2] = a0_1
+                                tile[4] = a0_2
+                                tile[6] = a1_0
+                                tile[8] = a1_1
+                                tile[10] = a1_2
+                                tile[12] = a2_0
+                                tile[14] = a2_1
+                                tile[16] = a2_2
+                                tile[18] = a3_0
+                                tile[20] = a3_1
+                                tile[22] = a3_2
+                            }
+                        }
+                        for group in band..<min(band &+ 17, 17) {
+                            let first: Int = min(group &* 3, 46)
+                            let tileLanes = lanes + (group &- band) &* 192
+                            for oc in 0..<32 {
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                for p in 0..<3 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 3, 46)
+                        let endPixel: Int = min((band &+ 17) &* 3, 49)
+                        for oc in 0..<32 {
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
+                        }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
-                    }
-                }
-            }
-            let firstPixel: Int = min(band &* 3, 46)
-            let endPixel: Int = min((band &+ 17) &* 3, 49)
-            for oc in 0..<32 {
-                let planeOffset: Int = (block &* 32 &+ oc) &* 49
-                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
-            }
-        }
-        }
-        }
         }
     }
 
@@ -3064,185 +3142,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(512, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 16_384)
-                        Self.store(t0_2 - t0_1, to: column + 32_768)
-                        Self.store(t0_1 - t0_3, to: column + 49_152)
-                        Self.store(t1_0 - t1_2, to: column + 65_536)
-                        Self.store(t1_1 + t1_2, to: column + 81_920)
-                        Self.store(t1_2 - t1_1, to: column + 98_304)
-                        Self.store(t1_1 - t1_3, to: column + 114_688)
-                        Self.store(t2_0 - t2_2, to: column + 131_072)
-                        Self.store(t2_1 + t2_2, to: column + 147_456)
-                        Self.store(t2_2 - t2_1, to: column + 163_840)
-                        Self.store(t2_1 - t2_3, to: column + 180_224)
-                        Self.store(t3_0 - t3_2, to: column + 196_608)
-                        Self.store(t3_1 + t3_2, to: column + 212_992)
-                        Self.store(t3_2 - t3_1, to: column + 229_376)
-                        Self.store(t3_1 - t3_3, to: column + 245_760)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 16_384)
+                            Self.store(t0_2 - t0_1, to: column + 32_768)
+                            Self.store(t0_1 - t0_3, to: column + 49_152)
+                            Self.store(t1_0 - t1_2, to: column + 65_536)
+                            Self.store(t1_1 + t1_2, to: column + 81_920)
+                            Self.store(t1_2 - t1_1, to: column + 98_304)
+                            Self.store(t1_1 - t1_3, to: column + 114_688)
+                            Self.store(t2_0 - t2_2, to: column + 131_072)
+                            Self.store(t2_1 + t2_2, to: column + 147_456)
+                            Self.store(t2_2 - t2_1, to: column + 163_840)
+                            Self.store(t2_1 - t2_3, to: column + 180_224)
+                            Self.store(t3_0 - t3_2, to: column + 196_608)
+                            Self.store(t3_1 + t3_2, to: column + 212_992)
+                            Self.store(t3_2 - t3_1, to: column + 229_376)
+                            Self.store(t3_1 - t3_3, to: column + 245_760)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(32, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 16_384
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 512 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<512 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 16_384
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 512 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<512 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 8192
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 8192
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 8192
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 8192
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 8192
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 8192
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 8192
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 8192
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 8192
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 8192
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 8192
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 8192
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(64, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 8192 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 512)
-                    let m0_2 = Self.load8(m + 1024)
-                    let m0_3 = Self.load8(m + 1536)
-                    let m1_0 = Self.load8(m + 2048)
-                    let m1_1 = Self.load8(m + 2560)
-                    let m1_2 = Self.load8(m + 3072)
-                    let m1_3 = Self.load8(m + 3584)
-                    let m2_0 = Self.load8(m + 4096)
-                    let m2_1 = Self.load8(m + 4608)
-                    let m2_2 = Self.load8(m + 5120)
-                    let m2_3 = Self.load8(m + 5632)
-                    let m3_0 = Self.load8(m + 6144)
-                    let m3_1 = Self.load8(m + 6656)
-                    let m3_2 = Self.load8(m + 7168)
-                    let m3_3 = Self.load8(m + 7680)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 8192 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 512)
+                            let m0_2 = Self.load8(m + 1024)
+                            let m0_3 = Self.load8(m + 1536)
+                            let m1_0 = Self.load8(m + 2048)
+                            let m1_1 = Self.load8(m + 2560)
+                            let m1_2 = Self.load8(m + 3072)
+                            let m1_3 = Self.load8(m + 3584)
+                            let m2_0 = Self.load8(m + 4096)
+                            let m2_1 = Self.load8(m + 4608)
+                            let m2_2 = Self.load8(m + 5120)
+                            let m2_3 = Self.load8(m + 5632)
+                            let m3_0 = Self.load8(m + 6144)
+                            let m3_1 = Self.load8(m + 6656)
+                            let m3_2 = Self.load8(m + 7168)
+                            let m3_3 = Self.load8(m + 7680)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 {
+                                    let index: Int = corner &+ 7
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 8
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -3263,185 +3341,185 @@ extension Resnet34 {
             let tiles: Int = bandRows &* 4
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(512, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 32 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 16_384)
-                        Self.store(t0_2 - t0_1, to: column + 32_768)
-                        Self.store(t0_1 - t0_3, to: column + 49_152)
-                        Self.store(t1_0 - t1_2, to: column + 65_536)
-                        Self.store(t1_1 + t1_2, to: column + 81_920)
-                        Self.store(t1_2 - t1_1, to: column + 98_304)
-                        Self.store(t1_1 - t1_3, to: column + 114_688)
-                        Self.store(t2_0 - t2_2, to: column + 131_072)
-                        Self.store(t2_1 + t2_2, to: column + 147_456)
-                        Self.store(t2_2 - t2_1, to: column + 163_840)
-                        Self.store(t2_1 - t2_3, to: column + 180_224)
-                        Self.store(t3_0 - t3_2, to: column + 196_608)
-                        Self.store(t3_1 + t3_2, to: column + 212_992)
-                        Self.store(t3_2 - t3_1, to: column + 229_376)
-                        Self.store(t3_1 - t3_3, to: column + 245_760)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 32 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 16_384)
+                            Self.store(t0_2 - t0_1, to: column + 32_768)
+                            Self.store(t0_1 - t0_3, to: column + 49_152)
+                            Self.store(t1_0 - t1_2, to: column + 65_536)
+                            Self.store(t1_1 + t1_2, to: column + 81_920)
+                            Self.store(t1_2 - t1_1, to: column + 98_304)
+                            Self.store(t1_1 - t1_3, to: column + 114_688)
+                            Self.store(t2_0 - t2_2, to: column + 131_072)
+                            Self.store(t2_1 + t2_2, to: column + 147_456)
+                            Self.store(t2_2 - t2_1, to: column + 163_840)
+                            Self.store(t2_1 - t2_3, to: column + 180_224)
+                            Self.store(t3_0 - t3_2, to: column + 196_608)
+                            Self.store(t3_1 + t3_2, to: column + 212_992)
+                            Self.store(t3_2 - t3_1, to: column + 229_376)
+                            Self.store(t3_1 - t3_3, to: column + 245_760)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(32, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 16_384
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 512 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 4) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 4) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 4) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 4) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 4) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 4) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<512 {
-                            let tap = source + ic &* 32
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 16_384
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 512 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 4) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 4) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 4) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 4) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 4) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 4) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<512 {
+                                let tap = source + ic &* 32
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 8192
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 8192
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 8192
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 8192
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 8192
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 8192
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 8192
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 8192
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 8192
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 8192
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 8192
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 8192
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(64, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 8192 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 512)
-                    let m0_2 = Self.load8(m + 1024)
-                    let m0_3 = Self.load8(m + 1536)
-                    let m1_0 = Self.load8(m + 2048)
-                    let m1_1 = Self.load8(m + 2560)
-                    let m1_2 = Self.load8(m + 3072)
-                    let m1_3 = Self.load8(m + 3584)
-                    let m2_0 = Self.load8(m + 4096)
-                    let m2_1 = Self.load8(m + 4608)
-                    let m2_2 = Self.load8(m + 5120)
-                    let m2_3 = Self.load8(m + 5632)
-                    let m3_0 = Self.load8(m + 6144)
-                    let m3_1 = Self.load8(m + 6656)
-                    let m3_2 = Self.load8(m + 7168)
-                    let m3_3 = Self.load8(m + 7680)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane] + x1[index]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 8192 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 512)
+                            let m0_2 = Self.load8(m + 1024)
+                            let m0_3 = Self.load8(m + 1536)
+                            let m1_0 = Self.load8(m + 2048)
+                            let m1_1 = Self.load8(m + 2560)
+                            let m1_2 = Self.load8(m + 3072)
+                            let m1_3 = Self.load8(m + 3584)
+                            let m2_0 = Self.load8(m + 4096)
+                            let m2_1 = Self.load8(m + 4608)
+                            let m2_2 = Self.load8(m + 5120)
+                            let m2_3 = Self.load8(m + 5632)
+                            let m3_0 = Self.load8(m + 6144)
+                            let m3_1 = Self.load8(m + 6656)
+                            let m3_2 = Self.load8(m + 7168)
+                            let m3_3 = Self.load8(m + 7680)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                if ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 {
+                                    let index: Int = corner &+ 7
+                                    let v = lanes[16 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                                if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                                    let index: Int = corner &+ 8
+                                    let v = lanes[24 &+ lane] + x1[index]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -3472,13 +3550,13 @@ extension Resnet34 {
         // x: 512   y: 1000
         // weight: (1000, 512)   bias: w[512_000..<513_000]
         Self.parallel(250, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 512, stride: 512, x, count: 512)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[512_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 512, stride: 512, x, count: 512)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[512_000 &+ u &+ r]
+                }
             }
-        }
         }
     }
 

@@ -174,9 +174,11 @@ public struct Vgg16: Sendable {
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
         let arena = AlignedFloats(count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
-        } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            }
+        }
         return output
     }
 
@@ -185,31 +187,69 @@ public struct Vgg16: Sendable {
     /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let w = UnsafePointer(storage.pointer)
+        let scratch = a + 6_422_528  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            Self.features_0(x, w + 0, a + 0, a + 6_422_528, threads)
-            Self.features_2(a + 0, w + 1792, a + 3_211_264, a + 6_422_528, threads)
-            Self.features_4(a + 3_211_264, a + 0, threads)
-            Self.features_5(a + 0, w + 67_392, a + 802_816, a + 6_422_528, threads)
-            Self.features_7(a + 802_816, w + 198_592, a + 2_408_448, a + 6_422_528, threads)
-            Self.features_9(a + 2_408_448, a + 0, threads)
-            Self.features_10(a + 0, w + 460_864, a + 401_408, a + 6_422_528, threads)
-            Self.features_12(a + 401_408, w + 985_408, a + 1_204_224, a + 6_422_528, threads)
-            Self.features_12(a + 1_204_224, w + 2_034_240, a + 0, a + 6_422_528, threads)
-            Self.features_16(a + 0, a + 802_816, threads)
-            Self.features_17(a + 802_816, w + 3_083_072, a + 0, a + 6_422_528, threads)
-            Self.features_19(a + 0, w + 5_180_736, a + 401_408, a + 6_422_528, threads)
-            Self.features_19(a + 401_408, w + 9_375_552, a + 0, a + 6_422_528, threads)
-            Self.features_23(a + 0, a + 401_408, threads)
-            Self.features_24(a + 401_408, w + 13_570_368, a + 0, a + 6_422_528, threads)
-            Self.features_24(a + 0, w + 17_765_184, a + 100_352, a + 6_422_528, threads)
-            Self.features_24(a + 100_352, w + 21_960_000, a + 0, a + 6_422_528, threads)
-            Self.features_30(a + 0, a + 100_352, threads)
-            Self.avgpool(a + 100_352, a + 0)
-            Self.classifier_0(a + 0, w + 26_154_816, a + 25_088, threads)
-            Self.classifier_3(a + 25_088, w + 128_919_360, a + 0, threads)
-            Self.classifier_6(a + 0, w + 145_700_672, a + 4096, threads)
-            (output + n &* Self.outputCount).update(from: a + 4096, count: Self.outputCount)
+            // features.0, + features.1 fused
+            let features_0Out = a + 0  // 64×224×224
+            Self.features_0(x, w + 0, features_0Out, scratch, threads)
+            // features.2, + features.3 fused
+            let features_2Out = a + 3_211_264  // 64×224×224
+            Self.features_2(features_0Out, w + 1792, features_2Out, scratch, threads)
+            let features_4Out = a + 0  // 64×112×112
+            Self.features_4(features_2Out, features_4Out, threads)
+            // features.5, + features.6 fused
+            let features_5Out = a + 802_816  // 128×112×112
+            Self.features_5(features_4Out, w + 67_392, features_5Out, scratch, threads)
+            // features.7, + features.8 fused
+            let features_7Out = a + 2_408_448  // 128×112×112
+            Self.features_7(features_5Out, w + 198_592, features_7Out, scratch, threads)
+            let features_9Out = a + 0  // 128×56×56
+            Self.features_9(features_7Out, features_9Out, threads)
+            // features.10, + features.11 fused
+            let features_10Out = a + 401_408  // 256×56×56
+            Self.features_10(features_9Out, w + 460_864, features_10Out, scratch, threads)
+            // features.12, + features.13 fused
+            let features_12Out = a + 1_204_224  // 256×56×56
+            Self.features_12(features_10Out, w + 985_408, features_12Out, scratch, threads)
+            // features.14, + features.15 fused (features_12's function)
+            let features_14Out = a + 0  // 256×56×56
+            Self.features_12(features_12Out, w + 2_034_240, features_14Out, scratch, threads)
+            let features_16Out = a + 802_816  // 256×28×28
+            Self.features_16(features_14Out, features_16Out, threads)
+            // features.17, + features.18 fused
+            let features_17Out = a + 0  // 512×28×28
+            Self.features_17(features_16Out, w + 3_083_072, features_17Out, scratch, threads)
+            // features.19, + features.20 fused
+            let features_19Out = a + 401_408  // 512×28×28
+            Self.features_19(features_17Out, w + 5_180_736, features_19Out, scratch, threads)
+            // features.21, + features.22 fused (features_19's function)
+            let features_21Out = a + 0  // 512×28×28
+            Self.features_19(features_19Out, w + 9_375_552, features_21Out, scratch, threads)
+            let features_23Out = a + 401_408  // 512×14×14
+            Self.features_23(features_21Out, features_23Out, threads)
+            // features.24, + features.25 fused
+            let features_24Out = a + 0  // 512×14×14
+            Self.features_24(features_23Out, w + 13_570_368, features_24Out, scratch, threads)
+            // features.26, + features.27 fused (features_24's function)
+            let features_26Out = a + 100_352  // 512×14×14
+            Self.features_24(features_24Out, w + 17_765_184, features_26Out, scratch, threads)
+            // features.28, + features.29 fused (features_24's function)
+            let features_28Out = a + 0  // 512×14×14
+            Self.features_24(features_26Out, w + 21_960_000, features_28Out, scratch, threads)
+            let features_30Out = a + 100_352  // 512×7×7
+            Self.features_30(features_28Out, features_30Out, threads)
+            let avgpoolOut = a + 0  // 512×7×7
+            Self.avgpool(features_30Out, avgpoolOut)
+            // classifier.0, + classifier.1 fused
+            let classifier_0Out = a + 25_088  // 4096
+            Self.classifier_0(avgpoolOut, w + 26_154_816, classifier_0Out, threads)
+            // classifier.3, + classifier.4 fused
+            let classifier_3Out = a + 0  // 4096
+            Self.classifier_3(classifier_0Out, w + 128_919_360, classifier_3Out, threads)
+            let classifier_6Out = a + 4096  // 1000
+            Self.classifier_6(classifier_3Out, w + 145_700_672, classifier_6Out, threads)
+            (output + n &* Self.outputCount).update(from: classifier_6Out, count: Self.outputCount)
         }
     }
 }
@@ -227,87 +267,87 @@ extension Vgg16 {
         // the last tile reads up to 24 floats past the last plane, into lanes it drops
         (scratch + 153_228).update(repeating: 0, count: 24)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 50_622, by: 21_840) {
-        for block in blocks {
-            let firstFilter: Int = (block / 16) &* 64 &+ (block % 16) &* 4
-            let filters: Int = min(4, (block / 16) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 3
-            let kernelOffset: Int = block &* 108
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1728 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 21_840, 50_622), by: 24) {
-                var a0_0 = SIMD8<Float>(repeating: bias[0])
-                var a0_1 = SIMD8<Float>(repeating: bias[0])
-                var a0_2 = SIMD8<Float>(repeating: bias[0])
-                var a1_0 = SIMD8<Float>(repeating: bias[1])
-                var a1_1 = SIMD8<Float>(repeating: bias[1])
-                var a1_2 = SIMD8<Float>(repeating: bias[1])
-                var a2_0 = SIMD8<Float>(repeating: bias[2])
-                var a2_1 = SIMD8<Float>(repeating: bias[2])
-                var a2_2 = SIMD8<Float>(repeating: bias[2])
-                var a3_0 = SIMD8<Float>(repeating: bias[3])
-                var a3_1 = SIMD8<Float>(repeating: bias[3])
-                var a3_2 = SIMD8<Float>(repeating: bias[3])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 51_076 &+ p &+ i &* 226
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 12
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<3 {
-                            let source = scratch + (columnOffset &+ ic &* 51_076)
-                            let v0 = Self.load8(source + 0)
-                            let v1 = Self.load8(source + 8)
-                            let v2 = Self.load8(source + 16)
-                            let k = kernel + (tapOffset &+ ic &* 4)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a0_2, k[0], v2)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a1_2, k[1], v2)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a2_2, k[2], v2)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a3_2, k[3], v2)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a1_0
-                tile[8] = a1_1
-                tile[10] = a1_2
-                tile[12] = a2_0
-                tile[14] = a2_1
-                tile[16] = a2_2
-                tile[18] = a3_0
-                tile[20] = a3_1
-                tile[22] = a3_2
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 50_176
-                    for t in 0..<3 {
-                        let q: Int = p &+ t &* 8
-                        let row: Int = q / 226
-                        let column: Int = q &- row &* 226
-                        let v = tile[(r &* 3 &+ t) &* 2]
-                        if column &+ 8 <= 224 && q &+ 8 <= 50_622 {
-                            let index: Int = filterOffset &+ row &* 224 &+ column
-                            Self.store(Self.relu(v), to: y + index)
-                        }
-                        else {
-                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 224, columns: 226, end: 50_622)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+                for band in stride(from: 0, to: 50_622, by: 21_840) {
+                    for block in blocks {
+                        let firstFilter: Int = (block / 16) &* 64 &+ (block % 16) &* 4
+                        let filters: Int = min(4, (block / 16) &* 64 &+ 64 &- firstFilter)
+                        let firstChannel: Int = (block / 16) &* 3
+                        let kernelOffset: Int = block &* 108
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = 1728 &+ firstFilter
+                        let bias = w + biasOffset
+                        for p in stride(from: band, to: min(band &+ 21_840, 50_622), by: 24) {
+                            var a0_0 = SIMD8<Float>(repeating: bias[0])
+                            var a0_1 = SIMD8<Float>(repeating: bias[0])
+                            var a0_2 = SIMD8<Float>(repeating: bias[0])
+                            var a1_0 = SIMD8<Float>(repeating: bias[1])
+                            var a1_1 = SIMD8<Float>(repeating: bias[1])
+                            var a1_2 = SIMD8<Float>(repeating: bias[1])
+                            var a2_0 = SIMD8<Float>(repeating: bias[2])
+                            var a2_1 = SIMD8<Float>(repeating: bias[2])
+                            var a2_2 = SIMD8<Float>(repeating: bias[2])
+                            var a3_0 = SIMD8<Float>(repeating: bias[3])
+                            var a3_1 = SIMD8<Float>(repeating: bias[3])
+                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                            for i in 0..<3 {
+                                let rowOffset: Int = firstChannel &* 51_076 &+ p &+ i &* 226
+                                for j in 0..<3 {
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 12
+                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    for ic in 0..<3 {
+                                        let source = scratch + (columnOffset &+ ic &* 51_076)
+                                        let v0 = Self.load8(source + 0)
+                                        let v1 = Self.load8(source + 8)
+                                        let v2 = Self.load8(source + 16)
+                                        let k = kernel + (tapOffset &+ ic &* 4)
+                                        Self.multiplyAdd(&a0_0, k[0], v0)
+                                        Self.multiplyAdd(&a0_1, k[0], v1)
+                                        Self.multiplyAdd(&a0_2, k[0], v2)
+                                        Self.multiplyAdd(&a1_0, k[1], v0)
+                                        Self.multiplyAdd(&a1_1, k[1], v1)
+                                        Self.multiplyAdd(&a1_2, k[1], v2)
+                                        Self.multiplyAdd(&a2_0, k[2], v0)
+                                        Self.multiplyAdd(&a2_1, k[2], v1)
+                                        Self.multiplyAdd(&a2_2, k[2], v2)
+                                        Self.multiplyAdd(&a3_0, k[3], v0)
+                                        Self.multiplyAdd(&a3_1, k[3], v1)
+                                        Self.multiplyAdd(&a3_2, k[3], v2)
+                                    }
+                                }
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a1_0
+                            tile[8] = a1_1
+                            tile[10] = a1_2
+                            tile[12] = a2_0
+                            tile[14] = a2_1
+                            tile[16] = a2_2
+                            tile[18] = a3_0
+                            tile[20] = a3_1
+                            tile[22] = a3_2
+                            for r in 0..<filters {
+                                let filterOffset: Int = (firstFilter &+ r) &* 50_176
+                                for t in 0..<3 {
+                                    let q: Int = p &+ t &* 8
+                                    let row: Int = q / 226
+                                    let column: Int = q &- row &* 226
+                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    if column &+ 8 <= 224 && q &+ 8 <= 50_622 {
+                                        let index: Int = filterOffset &+ row &* 224 &+ column
+                                        Self.store(Self.relu(v), to: y + index)
+                                    }
+                                    else {
+                                        Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 224, columns: 226, end: 50_622)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        }
-        }
         }
     }
 
@@ -326,185 +366,185 @@ extension Vgg16 {
             let tiles: Int = bandRows &* 112
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(64, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 51_076 &+ (firstRow &+ r) &* 452
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 448 &+ r &* 112
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 112, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 226)
-                        let b1 = Self.load16(corner + 228)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 452)
-                        let b2 = Self.load16(corner + 454)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 678)
-                        let b3 = Self.load16(corner + 680)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 51_076 &+ (firstRow &+ r) &* 452
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 448 &+ r &* 112
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 112, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 226)
+                            let b1 = Self.load16(corner + 228)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 452)
+                            let b2 = Self.load16(corner + 454)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 678)
+                            let b3 = Self.load16(corner + 680)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(4, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 64 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<64 {
-                            let tap = source + ic &* 448
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 64 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<64 {
+                                let tap = source + ic &* 448
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 1024
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 1024
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 1024
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 1024
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 1024
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 1024
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 1024
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 1024
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 1024
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 1024
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 1024
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 1024
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(8, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 1024 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 64)
-                    let m0_2 = Self.load8(m + 128)
-                    let m0_3 = Self.load8(m + 192)
-                    let m1_0 = Self.load8(m + 256)
-                    let m1_1 = Self.load8(m + 320)
-                    let m1_2 = Self.load8(m + 384)
-                    let m1_3 = Self.load8(m + 448)
-                    let m2_0 = Self.load8(m + 512)
-                    let m2_1 = Self.load8(m + 576)
-                    let m2_2 = Self.load8(m + 640)
-                    let m2_3 = Self.load8(m + 704)
-                    let m3_0 = Self.load8(m + 768)
-                    let m3_1 = Self.load8(m + 832)
-                    let m3_2 = Self.load8(m + 896)
-                    let m3_3 = Self.load8(m + 960)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 112) &* 2, ow: Int = q % 112 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 50_176 &+ oh &* 224 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 224
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 225
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 1024 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 64)
+                            let m0_2 = Self.load8(m + 128)
+                            let m0_3 = Self.load8(m + 192)
+                            let m1_0 = Self.load8(m + 256)
+                            let m1_1 = Self.load8(m + 320)
+                            let m1_2 = Self.load8(m + 384)
+                            let m1_3 = Self.load8(m + 448)
+                            let m2_0 = Self.load8(m + 512)
+                            let m2_1 = Self.load8(m + 576)
+                            let m2_2 = Self.load8(m + 640)
+                            let m2_3 = Self.load8(m + 704)
+                            let m3_0 = Self.load8(m + 768)
+                            let m3_1 = Self.load8(m + 832)
+                            let m3_2 = Self.load8(m + 896)
+                            let m3_3 = Self.load8(m + 960)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 112) &* 2, ow: Int = q % 112 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 50_176 &+ oh &* 224 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 224
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 225
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -515,31 +555,31 @@ extension Vgg16 {
     static func features_4(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×224×224   y: 64×112×112
         Self.parallel(64, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 225) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 225)
-        for c in channels {
-            let plane = x + c &* 50_176
-            for oh in 0..<112 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 224, by: 16) {
-                    let count = min(16, 224 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 224 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 225) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 225)
+                for c in channels {
+                    let plane = x + c &* 50_176
+                    for oh in 0..<112 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 224, by: 16) {
+                            let count = min(16, 224 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 224 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 112, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 112 &+ oh) &* 112 &+ ow), count: min(16, 112 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 112, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 112 &+ oh) &* 112 &+ ow), count: min(16, 112 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -558,185 +598,185 @@ extension Vgg16 {
             let tiles: Int = bandRows &* 56
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(64, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 504 &+ r &* 56
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 56, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 114)
-                        let b1 = Self.load16(corner + 116)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 228)
-                        let b2 = Self.load16(corner + 230)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 342)
-                        let b3 = Self.load16(corner + 344)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 32_256)
-                        Self.store(t0_2 - t0_1, to: column + 64_512)
-                        Self.store(t0_1 - t0_3, to: column + 96_768)
-                        Self.store(t1_0 - t1_2, to: column + 129_024)
-                        Self.store(t1_1 + t1_2, to: column + 161_280)
-                        Self.store(t1_2 - t1_1, to: column + 193_536)
-                        Self.store(t1_1 - t1_3, to: column + 225_792)
-                        Self.store(t2_0 - t2_2, to: column + 258_048)
-                        Self.store(t2_1 + t2_2, to: column + 290_304)
-                        Self.store(t2_2 - t2_1, to: column + 322_560)
-                        Self.store(t2_1 - t2_3, to: column + 354_816)
-                        Self.store(t3_0 - t3_2, to: column + 387_072)
-                        Self.store(t3_1 + t3_2, to: column + 419_328)
-                        Self.store(t3_2 - t3_1, to: column + 451_584)
-                        Self.store(t3_1 - t3_3, to: column + 483_840)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 504 &+ r &* 56
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 56, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 114)
+                            let b1 = Self.load16(corner + 116)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 228)
+                            let b2 = Self.load16(corner + 230)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 342)
+                            let b3 = Self.load16(corner + 344)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 32_256)
+                            Self.store(t0_2 - t0_1, to: column + 64_512)
+                            Self.store(t0_1 - t0_3, to: column + 96_768)
+                            Self.store(t1_0 - t1_2, to: column + 129_024)
+                            Self.store(t1_1 + t1_2, to: column + 161_280)
+                            Self.store(t1_2 - t1_1, to: column + 193_536)
+                            Self.store(t1_1 - t1_3, to: column + 225_792)
+                            Self.store(t2_0 - t2_2, to: column + 258_048)
+                            Self.store(t2_1 + t2_2, to: column + 290_304)
+                            Self.store(t2_2 - t2_1, to: column + 322_560)
+                            Self.store(t2_1 - t2_3, to: column + 354_816)
+                            Self.store(t3_0 - t3_2, to: column + 387_072)
+                            Self.store(t3_1 + t3_2, to: column + 419_328)
+                            Self.store(t3_2 - t3_1, to: column + 451_584)
+                            Self.store(t3_1 - t3_3, to: column + 483_840)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 32_256
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 1024
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<64 {
-                            let tap = source + ic &* 504
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 32_256
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 1024
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<64 {
+                                let tap = source + ic &* 504
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (131_072 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 112
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 113
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (131_072 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 112
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 113
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -756,185 +796,185 @@ extension Vgg16 {
             let tiles: Int = bandRows &* 56
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 224 &+ r &* 56
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 56, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 114)
-                        let b1 = Self.load16(corner + 116)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 228)
-                        let b2 = Self.load16(corner + 230)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 342)
-                        let b3 = Self.load16(corner + 344)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 224 &+ r &* 56
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 56, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 114)
+                            let b1 = Self.load16(corner + 116)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 228)
+                            let b2 = Self.load16(corner + 230)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 342)
+                            let b3 = Self.load16(corner + 344)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(8, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 128 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 224
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 128 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 224
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 2048
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 2048
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 2048
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 2048
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 2048
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 2048
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 2048
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 2048
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 2048
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 2048
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 2048
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 2048
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(16, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (262_144 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 2048 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 128)
-                    let m0_2 = Self.load8(m + 256)
-                    let m0_3 = Self.load8(m + 384)
-                    let m1_0 = Self.load8(m + 512)
-                    let m1_1 = Self.load8(m + 640)
-                    let m1_2 = Self.load8(m + 768)
-                    let m1_3 = Self.load8(m + 896)
-                    let m2_0 = Self.load8(m + 1024)
-                    let m2_1 = Self.load8(m + 1152)
-                    let m2_2 = Self.load8(m + 1280)
-                    let m2_3 = Self.load8(m + 1408)
-                    let m3_0 = Self.load8(m + 1536)
-                    let m3_1 = Self.load8(m + 1664)
-                    let m3_2 = Self.load8(m + 1792)
-                    let m3_3 = Self.load8(m + 1920)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 112
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 113
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 2048 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 128)
+                            let m0_2 = Self.load8(m + 256)
+                            let m0_3 = Self.load8(m + 384)
+                            let m1_0 = Self.load8(m + 512)
+                            let m1_1 = Self.load8(m + 640)
+                            let m1_2 = Self.load8(m + 768)
+                            let m1_3 = Self.load8(m + 896)
+                            let m2_0 = Self.load8(m + 1024)
+                            let m2_1 = Self.load8(m + 1152)
+                            let m2_2 = Self.load8(m + 1280)
+                            let m2_3 = Self.load8(m + 1408)
+                            let m3_0 = Self.load8(m + 1536)
+                            let m3_1 = Self.load8(m + 1664)
+                            let m3_2 = Self.load8(m + 1792)
+                            let m3_3 = Self.load8(m + 1920)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 112
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 113
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -945,31 +985,31 @@ extension Vgg16 {
     static func features_9(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×112×112   y: 128×56×56
         Self.parallel(128, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 129) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 129)
-        for c in channels {
-            let plane = x + c &* 12_544
-            for oh in 0..<56 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 112, by: 16) {
-                    let count = min(16, 112 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 129) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 129)
+                for c in channels {
+                    let plane = x + c &* 12_544
+                    for oh in 0..<56 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 112, by: 16) {
+                            let count = min(16, 112 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 56, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 56, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -988,185 +1028,185 @@ extension Vgg16 {
             let tiles: Int = bandRows &* 28
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(128, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 272 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 34_816)
-                        Self.store(t0_2 - t0_1, to: column + 69_632)
-                        Self.store(t0_1 - t0_3, to: column + 104_448)
-                        Self.store(t1_0 - t1_2, to: column + 139_264)
-                        Self.store(t1_1 + t1_2, to: column + 174_080)
-                        Self.store(t1_2 - t1_1, to: column + 208_896)
-                        Self.store(t1_1 - t1_3, to: column + 243_712)
-                        Self.store(t2_0 - t2_2, to: column + 278_528)
-                        Self.store(t2_1 + t2_2, to: column + 313_344)
-                        Self.store(t2_2 - t2_1, to: column + 348_160)
-                        Self.store(t2_1 - t2_3, to: column + 382_976)
-                        Self.store(t3_0 - t3_2, to: column + 417_792)
-                        Self.store(t3_1 + t3_2, to: column + 452_608)
-                        Self.store(t3_2 - t3_1, to: column + 487_424)
-                        Self.store(t3_1 - t3_3, to: column + 522_240)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 272 &+ r &* 32
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 32, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 66)
+                            let b1 = Self.load16(corner + 68)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 132)
+                            let b2 = Self.load16(corner + 134)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 198)
+                            let b3 = Self.load16(corner + 200)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 34_816)
+                            Self.store(t0_2 - t0_1, to: column + 69_632)
+                            Self.store(t0_1 - t0_3, to: column + 104_448)
+                            Self.store(t1_0 - t1_2, to: column + 139_264)
+                            Self.store(t1_1 + t1_2, to: column + 174_080)
+                            Self.store(t1_2 - t1_1, to: column + 208_896)
+                            Self.store(t1_1 - t1_3, to: column + 243_712)
+                            Self.store(t2_0 - t2_2, to: column + 278_528)
+                            Self.store(t2_1 + t2_2, to: column + 313_344)
+                            Self.store(t2_2 - t2_1, to: column + 348_160)
+                            Self.store(t2_1 - t2_3, to: column + 382_976)
+                            Self.store(t3_0 - t3_2, to: column + 417_792)
+                            Self.store(t3_1 + t3_2, to: column + 452_608)
+                            Self.store(t3_2 - t3_1, to: column + 487_424)
+                            Self.store(t3_1 - t3_3, to: column + 522_240)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 34_816
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 2048
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 28) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 28) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 28) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 28) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 28) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 28) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<128 {
-                            let tap = source + ic &* 272
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 34_816
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 2048
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 28) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 28) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 28) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 28) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 28) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 28) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<128 {
+                                let tap = source + ic &* 272
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (524_288 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 56
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 57
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (524_288 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 56
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 57
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1187,185 +1227,185 @@ extension Vgg16 {
             let tiles: Int = bandRows &* 28
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(256, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 144 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 36_864)
-                        Self.store(t0_2 - t0_1, to: column + 73_728)
-                        Self.store(t0_1 - t0_3, to: column + 110_592)
-                        Self.store(t1_0 - t1_2, to: column + 147_456)
-                        Self.store(t1_1 + t1_2, to: column + 184_320)
-                        Self.store(t1_2 - t1_1, to: column + 221_184)
-                        Self.store(t1_1 - t1_3, to: column + 258_048)
-                        Self.store(t2_0 - t2_2, to: column + 294_912)
-                        Self.store(t2_1 + t2_2, to: column + 331_776)
-                        Self.store(t2_2 - t2_1, to: column + 368_640)
-                        Self.store(t2_1 - t2_3, to: column + 405_504)
-                        Self.store(t3_0 - t3_2, to: column + 442_368)
-                        Self.store(t3_1 + t3_2, to: column + 479_232)
-                        Self.store(t3_2 - t3_1, to: column + 516_096)
-                        Self.store(t3_1 - t3_3, to: column + 552_960)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 144 &+ r &* 32
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 32, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 66)
+                            let b1 = Self.load16(corner + 68)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 132)
+                            let b2 = Self.load16(corner + 134)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 198)
+                            let b3 = Self.load16(corner + 200)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 36_864)
+                            Self.store(t0_2 - t0_1, to: column + 73_728)
+                            Self.store(t0_1 - t0_3, to: column + 110_592)
+                            Self.store(t1_0 - t1_2, to: column + 147_456)
+                            Self.store(t1_1 + t1_2, to: column + 184_320)
+                            Self.store(t1_2 - t1_1, to: column + 221_184)
+                            Self.store(t1_1 - t1_3, to: column + 258_048)
+                            Self.store(t2_0 - t2_2, to: column + 294_912)
+                            Self.store(t2_1 + t2_2, to: column + 331_776)
+                            Self.store(t2_2 - t2_1, to: column + 368_640)
+                            Self.store(t2_1 - t2_3, to: column + 405_504)
+                            Self.store(t3_0 - t3_2, to: column + 442_368)
+                            Self.store(t3_1 + t3_2, to: column + 479_232)
+                            Self.store(t3_2 - t3_1, to: column + 516_096)
+                            Self.store(t3_1 - t3_3, to: column + 552_960)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 36_864
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 256 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 28) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 28) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 28) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 28) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 28) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 28) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<256 {
-                            let tap = source + ic &* 144
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 36_864
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 256 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 28) &* 4
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 28) &* 4
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 28) &* 4
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 28) &* 4
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 28) &* 4
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 28) &* 4
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<256 {
+                                let tap = source + ic &* 144
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 4096
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 4096
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 4096
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 4096
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 4096
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 4096
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 4096
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 4096
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 4096
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 4096
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 4096
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 4096
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(32, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (1_048_576 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 4096 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 256)
-                    let m0_2 = Self.load8(m + 512)
-                    let m0_3 = Self.load8(m + 768)
-                    let m1_0 = Self.load8(m + 1024)
-                    let m1_1 = Self.load8(m + 1280)
-                    let m1_2 = Self.load8(m + 1536)
-                    let m1_3 = Self.load8(m + 1792)
-                    let m2_0 = Self.load8(m + 2048)
-                    let m2_1 = Self.load8(m + 2304)
-                    let m2_2 = Self.load8(m + 2560)
-                    let m2_3 = Self.load8(m + 2816)
-                    let m3_0 = Self.load8(m + 3072)
-                    let m3_1 = Self.load8(m + 3328)
-                    let m3_2 = Self.load8(m + 3584)
-                    let m3_3 = Self.load8(m + 3840)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 56
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 57
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 4096 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 256)
+                            let m0_2 = Self.load8(m + 512)
+                            let m0_3 = Self.load8(m + 768)
+                            let m1_0 = Self.load8(m + 1024)
+                            let m1_1 = Self.load8(m + 1280)
+                            let m1_2 = Self.load8(m + 1536)
+                            let m1_3 = Self.load8(m + 1792)
+                            let m2_0 = Self.load8(m + 2048)
+                            let m2_1 = Self.load8(m + 2304)
+                            let m2_2 = Self.load8(m + 2560)
+                            let m2_3 = Self.load8(m + 2816)
+                            let m3_0 = Self.load8(m + 3072)
+                            let m3_1 = Self.load8(m + 3328)
+                            let m3_2 = Self.load8(m + 3584)
+                            let m3_3 = Self.load8(m + 3840)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 56
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 57
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1376,31 +1416,31 @@ extension Vgg16 {
     static func features_16(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×28×28
         Self.parallel(256, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 65) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 65)
-        for c in channels {
-            let plane = x + c &* 3136
-            for oh in 0..<28 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 56, by: 16) {
-                    let count = min(16, 56 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 65) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 65)
+                for c in channels {
+                    let plane = x + c &* 3136
+                    for oh in 0..<28 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 56, by: 16) {
+                            let count = min(16, 56 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 28, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 28, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -1419,185 +1459,185 @@ extension Vgg16 {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(256, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 144 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 36_864)
-                        Self.store(t0_2 - t0_1, to: column + 73_728)
-                        Self.store(t0_1 - t0_3, to: column + 110_592)
-                        Self.store(t1_0 - t1_2, to: column + 147_456)
-                        Self.store(t1_1 + t1_2, to: column + 184_320)
-                        Self.store(t1_2 - t1_1, to: column + 221_184)
-                        Self.store(t1_1 - t1_3, to: column + 258_048)
-                        Self.store(t2_0 - t2_2, to: column + 294_912)
-                        Self.store(t2_1 + t2_2, to: column + 331_776)
-                        Self.store(t2_2 - t2_1, to: column + 368_640)
-                        Self.store(t2_1 - t2_3, to: column + 405_504)
-                        Self.store(t3_0 - t3_2, to: column + 442_368)
-                        Self.store(t3_1 + t3_2, to: column + 479_232)
-                        Self.store(t3_2 - t3_1, to: column + 516_096)
-                        Self.store(t3_1 - t3_3, to: column + 552_960)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 144 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 36_864)
+                            Self.store(t0_2 - t0_1, to: column + 73_728)
+                            Self.store(t0_1 - t0_3, to: column + 110_592)
+                            Self.store(t1_0 - t1_2, to: column + 147_456)
+                            Self.store(t1_1 + t1_2, to: column + 184_320)
+                            Self.store(t1_2 - t1_1, to: column + 221_184)
+                            Self.store(t1_1 - t1_3, to: column + 258_048)
+                            Self.store(t2_0 - t2_2, to: column + 294_912)
+                            Self.store(t2_1 + t2_2, to: column + 331_776)
+                            Self.store(t2_2 - t2_1, to: column + 368_640)
+                            Self.store(t2_1 - t2_3, to: column + 405_504)
+                            Self.store(t3_0 - t3_2, to: column + 442_368)
+                            Self.store(t3_1 + t3_2, to: column + 479_232)
+                            Self.store(t3_2 - t3_1, to: column + 516_096)
+                            Self.store(t3_1 - t3_3, to: column + 552_960)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(32, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 36_864
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 32 &+ block) &* 4096
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 512 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<256 {
-                            let tap = source + ic &* 144
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 36_864
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 4096
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 512 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<256 {
+                                let tap = source + ic &* 144
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 8192
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 8192
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 8192
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 8192
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 8192
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 8192
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 8192
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 8192
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 8192
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 8192
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 8192
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 8192
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(64, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (2_097_152 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 8192 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 512)
-                    let m0_2 = Self.load8(m + 1024)
-                    let m0_3 = Self.load8(m + 1536)
-                    let m1_0 = Self.load8(m + 2048)
-                    let m1_1 = Self.load8(m + 2560)
-                    let m1_2 = Self.load8(m + 3072)
-                    let m1_3 = Self.load8(m + 3584)
-                    let m2_0 = Self.load8(m + 4096)
-                    let m2_1 = Self.load8(m + 4608)
-                    let m2_2 = Self.load8(m + 5120)
-                    let m2_3 = Self.load8(m + 5632)
-                    let m3_0 = Self.load8(m + 6144)
-                    let m3_1 = Self.load8(m + 6656)
-                    let m3_2 = Self.load8(m + 7168)
-                    let m3_3 = Self.load8(m + 7680)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (2_097_152 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 8192 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 512)
+                            let m0_2 = Self.load8(m + 1024)
+                            let m0_3 = Self.load8(m + 1536)
+                            let m1_0 = Self.load8(m + 2048)
+                            let m1_1 = Self.load8(m + 2560)
+                            let m1_2 = Self.load8(m + 3072)
+                            let m1_3 = Self.load8(m + 3584)
+                            let m2_0 = Self.load8(m + 4096)
+                            let m2_1 = Self.load8(m + 4608)
+                            let m2_2 = Self.load8(m + 5120)
+                            let m2_3 = Self.load8(m + 5632)
+                            let m3_0 = Self.load8(m + 6144)
+                            let m3_1 = Self.load8(m + 6656)
+                            let m3_2 = Self.load8(m + 7168)
+                            let m3_3 = Self.load8(m + 7680)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1618,185 +1658,185 @@ extension Vgg16 {
             let tiles: Int = bandRows &* 14
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(512, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 64 &+ r &* 16
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 16, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 34)
-                        let b1 = Self.load16(corner + 36)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 68)
-                        let b2 = Self.load16(corner + 70)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 102)
-                        let b3 = Self.load16(corner + 104)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 32_768)
-                        Self.store(t0_2 - t0_1, to: column + 65_536)
-                        Self.store(t0_1 - t0_3, to: column + 98_304)
-                        Self.store(t1_0 - t1_2, to: column + 131_072)
-                        Self.store(t1_1 + t1_2, to: column + 163_840)
-                        Self.store(t1_2 - t1_1, to: column + 196_608)
-                        Self.store(t1_1 - t1_3, to: column + 229_376)
-                        Self.store(t2_0 - t2_2, to: column + 262_144)
-                        Self.store(t2_1 + t2_2, to: column + 294_912)
-                        Self.store(t2_2 - t2_1, to: column + 327_680)
-                        Self.store(t2_1 - t2_3, to: column + 360_448)
-                        Self.store(t3_0 - t3_2, to: column + 393_216)
-                        Self.store(t3_1 + t3_2, to: column + 425_984)
-                        Self.store(t3_2 - t3_1, to: column + 458_752)
-                        Self.store(t3_1 - t3_3, to: column + 491_520)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 64 &+ r &* 16
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 16, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 34)
+                            let b1 = Self.load16(corner + 36)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 68)
+                            let b2 = Self.load16(corner + 70)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 102)
+                            let b3 = Self.load16(corner + 104)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 32_768)
+                            Self.store(t0_2 - t0_1, to: column + 65_536)
+                            Self.store(t0_1 - t0_3, to: column + 98_304)
+                            Self.store(t1_0 - t1_2, to: column + 131_072)
+                            Self.store(t1_1 + t1_2, to: column + 163_840)
+                            Self.store(t1_2 - t1_1, to: column + 196_608)
+                            Self.store(t1_1 - t1_3, to: column + 229_376)
+                            Self.store(t2_0 - t2_2, to: column + 262_144)
+                            Self.store(t2_1 + t2_2, to: column + 294_912)
+                            Self.store(t2_2 - t2_1, to: column + 327_680)
+                            Self.store(t2_1 - t2_3, to: column + 360_448)
+                            Self.store(t3_0 - t3_2, to: column + 393_216)
+                            Self.store(t3_1 + t3_2, to: column + 425_984)
+                            Self.store(t3_2 - t3_1, to: column + 458_752)
+                            Self.store(t3_1 - t3_3, to: column + 491_520)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(32, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 32_768
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 512 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 14) &* 2
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 14) &* 2
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 14) &* 2
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 14) &* 2
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 14) &* 2
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 14) &* 2
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<512 {
-                            let tap = source + ic &* 64
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 32_768
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 512 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 14) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 14) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 14) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 14) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 14) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 14) &* 2
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<512 {
+                                let tap = source + ic &* 64
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 8192
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 8192
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 8192
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 8192
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 8192
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 8192
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 8192
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 8192
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 8192
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 8192
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 8192
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 8192
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(64, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 8192 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 512)
-                    let m0_2 = Self.load8(m + 1024)
-                    let m0_3 = Self.load8(m + 1536)
-                    let m1_0 = Self.load8(m + 2048)
-                    let m1_1 = Self.load8(m + 2560)
-                    let m1_2 = Self.load8(m + 3072)
-                    let m1_3 = Self.load8(m + 3584)
-                    let m2_0 = Self.load8(m + 4096)
-                    let m2_1 = Self.load8(m + 4608)
-                    let m2_2 = Self.load8(m + 5120)
-                    let m2_3 = Self.load8(m + 5632)
-                    let m3_0 = Self.load8(m + 6144)
-                    let m3_1 = Self.load8(m + 6656)
-                    let m3_2 = Self.load8(m + 7168)
-                    let m3_3 = Self.load8(m + 7680)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 8192 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 512)
+                            let m0_2 = Self.load8(m + 1024)
+                            let m0_3 = Self.load8(m + 1536)
+                            let m1_0 = Self.load8(m + 2048)
+                            let m1_1 = Self.load8(m + 2560)
+                            let m1_2 = Self.load8(m + 3072)
+                            let m1_3 = Self.load8(m + 3584)
+                            let m2_0 = Self.load8(m + 4096)
+                            let m2_1 = Self.load8(m + 4608)
+                            let m2_2 = Self.load8(m + 5120)
+                            let m2_3 = Self.load8(m + 5632)
+                            let m3_0 = Self.load8(m + 6144)
+                            let m3_1 = Self.load8(m + 6656)
+                            let m3_2 = Self.load8(m + 7168)
+                            let m3_3 = Self.load8(m + 7680)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 28
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 29
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -1807,31 +1847,31 @@ extension Vgg16 {
     static func features_23(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×14×14
         Self.parallel(512, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 33)
-        for c in channels {
-            let plane = x + c &* 784
-            for oh in 0..<14 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 28, by: 16) {
-                    let count = min(16, 28 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 33)
+                for c in channels {
+                    let plane = x + c &* 784
+                    for oh in 0..<14 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 28, by: 16) {
+                            let count = min(16, 28 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 14, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -1851,185 +1891,185 @@ extension Vgg16 {
             let tiles: Int = bandRows &* 7
             // input tiles to the transformed domain, input channels split over threads
             Self.parallel(512, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 56 &+ r &* 8
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 8, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 18)
-                        let b1 = Self.load16(corner + 20)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 36)
-                        let b2 = Self.load16(corner + 38)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 54)
-                        let b3 = Self.load16(corner + 56)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 28_672)
-                        Self.store(t0_2 - t0_1, to: column + 57_344)
-                        Self.store(t0_1 - t0_3, to: column + 86_016)
-                        Self.store(t1_0 - t1_2, to: column + 114_688)
-                        Self.store(t1_1 + t1_2, to: column + 143_360)
-                        Self.store(t1_2 - t1_1, to: column + 172_032)
-                        Self.store(t1_1 - t1_3, to: column + 200_704)
-                        Self.store(t2_0 - t2_2, to: column + 229_376)
-                        Self.store(t2_1 + t2_2, to: column + 258_048)
-                        Self.store(t2_2 - t2_1, to: column + 286_720)
-                        Self.store(t2_1 - t2_3, to: column + 315_392)
-                        Self.store(t3_0 - t3_2, to: column + 344_064)
-                        Self.store(t3_1 + t3_2, to: column + 372_736)
-                        Self.store(t3_2 - t3_1, to: column + 401_408)
-                        Self.store(t3_1 - t3_3, to: column + 430_080)
+                for ic in inputChannels {
+                    for r in 0..<bandRows {
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let window = scratch + rowOffset
+                        let targetOffset: Int = ic &* 56 &+ r &* 8
+                        let target = transformed + targetOffset
+                        for tx in stride(from: 0, to: 8, by: 8) {
+                            let corner = window + 2 &* tx, column = target + tx
+                            let a0 = Self.load16(corner)
+                            let b0 = Self.load16(corner + 2)
+                            let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                            let a1 = Self.load16(corner + 18)
+                            let b1 = Self.load16(corner + 20)
+                            let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                            let a2 = Self.load16(corner + 36)
+                            let b2 = Self.load16(corner + 38)
+                            let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                            let a3 = Self.load16(corner + 54)
+                            let b3 = Self.load16(corner + 56)
+                            let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                            let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                            let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                            let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                            let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                            Self.store(t0_0 - t0_2, to: column)
+                            Self.store(t0_1 + t0_2, to: column + 28_672)
+                            Self.store(t0_2 - t0_1, to: column + 57_344)
+                            Self.store(t0_1 - t0_3, to: column + 86_016)
+                            Self.store(t1_0 - t1_2, to: column + 114_688)
+                            Self.store(t1_1 + t1_2, to: column + 143_360)
+                            Self.store(t1_2 - t1_1, to: column + 172_032)
+                            Self.store(t1_1 - t1_3, to: column + 200_704)
+                            Self.store(t2_0 - t2_2, to: column + 229_376)
+                            Self.store(t2_1 + t2_2, to: column + 258_048)
+                            Self.store(t2_2 - t2_1, to: column + 286_720)
+                            Self.store(t2_1 - t2_3, to: column + 315_392)
+                            Self.store(t3_0 - t3_2, to: column + 344_064)
+                            Self.store(t3_1 + t3_2, to: column + 372_736)
+                            Self.store(t3_2 - t3_1, to: column + 401_408)
+                            Self.store(t3_1 - t3_3, to: column + 430_080)
+                        }
                     }
                 }
-            }
             }
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(32, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 28_672
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 512 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 7) &* 1
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 7) &* 1
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 7) &* 1
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 7) &* 1
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 7) &* 1
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 7) &* 1
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<512 {
-                            let tap = source + ic &* 56
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for value in 0..<16 {
+                    let sourceOffset: Int = value &* 28_672
+                    let source = transformed + sourceOffset
+                    for block in blocks {
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernel = w + kernelOffset
+                        let productBlock = products + (value &* 512 &+ block &* 16)
+                        for group in 0..<(tiles &+ 5) / 6 {
+                            let first: Int = min(group &* 6, tiles &- 6)
+                            let q0: Int = first
+                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let q1: Int = first &+ 1
+                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let q2: Int = first &+ 2
+                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let q3: Int = first &+ 3
+                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let q4: Int = first &+ 4
+                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let q5: Int = first &+ 5
+                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            var a0_0 = SIMD8<Float>()
+                            var a0_1 = SIMD8<Float>()
+                            var a0_2 = SIMD8<Float>()
+                            var a0_3 = SIMD8<Float>()
+                            var a0_4 = SIMD8<Float>()
+                            var a0_5 = SIMD8<Float>()
+                            var a1_0 = SIMD8<Float>()
+                            var a1_1 = SIMD8<Float>()
+                            var a1_2 = SIMD8<Float>()
+                            var a1_3 = SIMD8<Float>()
+                            var a1_4 = SIMD8<Float>()
+                            var a1_5 = SIMD8<Float>()
+                            for ic in 0..<512 {
+                                let tap = source + ic &* 56
+                                let k = kernel + ic &* 16
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            let product0 = productBlock + q0 &* 8192
+                            Self.store(a0_0, to: product0)
+                            Self.store(a1_0, to: product0 + 8)
+                            let product1 = productBlock + q1 &* 8192
+                            Self.store(a0_1, to: product1)
+                            Self.store(a1_1, to: product1 + 8)
+                            let product2 = productBlock + q2 &* 8192
+                            Self.store(a0_2, to: product2)
+                            Self.store(a1_2, to: product2 + 8)
+                            let product3 = productBlock + q3 &* 8192
+                            Self.store(a0_3, to: product3)
+                            Self.store(a1_3, to: product3 + 8)
+                            let product4 = productBlock + q4 &* 8192
+                            Self.store(a0_4, to: product4)
+                            Self.store(a1_4, to: product4 + 8)
+                            let product5 = productBlock + q5 &* 8192
+                            Self.store(a0_5, to: product5)
+                            Self.store(a1_5, to: product5 + 8)
                         }
-                        let product0 = productBlock + q0 &* 8192
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 8192
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 8192
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 8192
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 8192
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 8192
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
-            }
             }
             // output tiles back from the transformed domain, vectors of eight filters split over threads
             Self.parallel(64, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 8192 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 512)
-                    let m0_2 = Self.load8(m + 1024)
-                    let m0_3 = Self.load8(m + 1536)
-                    let m1_0 = Self.load8(m + 2048)
-                    let m1_1 = Self.load8(m + 2560)
-                    let m1_2 = Self.load8(m + 3072)
-                    let m1_3 = Self.load8(m + 3584)
-                    let m2_0 = Self.load8(m + 4096)
-                    let m2_1 = Self.load8(m + 4608)
-                    let m2_2 = Self.load8(m + 5120)
-                    let m2_3 = Self.load8(m + 5632)
-                    let m3_0 = Self.load8(m + 6144)
-                    let m3_1 = Self.load8(m + 6656)
-                    let m3_2 = Self.load8(m + 7168)
-                    let m3_3 = Self.load8(m + 7680)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+                    let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+                    for f in filterVectors {
+                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        for q in 0..<tiles {
+                            let productOffset: Int = q &* 8192 &+ f &* 8
+                            let m = products + productOffset
+                            let m0_0 = Self.load8(m + 0)
+                            let m0_1 = Self.load8(m + 512)
+                            let m0_2 = Self.load8(m + 1024)
+                            let m0_3 = Self.load8(m + 1536)
+                            let m1_0 = Self.load8(m + 2048)
+                            let m1_1 = Self.load8(m + 2560)
+                            let m1_2 = Self.load8(m + 3072)
+                            let m1_3 = Self.load8(m + 3584)
+                            let m2_0 = Self.load8(m + 4096)
+                            let m2_1 = Self.load8(m + 4608)
+                            let m2_2 = Self.load8(m + 5120)
+                            let m2_3 = Self.load8(m + 5632)
+                            let m3_0 = Self.load8(m + 6144)
+                            let m3_1 = Self.load8(m + 6656)
+                            let m3_2 = Self.load8(m + 7168)
+                            let m3_3 = Self.load8(m + 7680)
+                            let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                            let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                            let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                            let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                            outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                            outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                            outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                            outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            for lane in 0..<8 {
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                do {
+                                    let index: Int = corner
+                                    let v = lanes[0 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 1
+                                    let v = lanes[8 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 14
+                                    let v = lanes[16 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                                do {
+                                    let index: Int = corner &+ 15
+                                    let v = lanes[24 &+ lane]
+                                    y[index] = max(v, 0)
+                                }
+                            }
                         }
                     }
                 }
-            }
-            }
             }
         }
     }
@@ -2040,31 +2080,31 @@ extension Vgg16 {
     static func features_30(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
         Self.parallel(512, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
-        let row = buffer.baseAddress!
-        row.initialize(repeating: -.infinity, count: 33)
-        for c in channels {
-            let plane = x + c &* 196
-            for oh in 0..<7 {
-                let top: Int = oh &* 2 &- 0
-                for k in stride(from: 0, to: 14, by: 16) {
-                    let count = min(16, 14 &- k)
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    for i in 0..<2 {
-                        let h: Int = top &+ i &* 1
-                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+                let row = buffer.baseAddress!
+                row.initialize(repeating: -.infinity, count: 33)
+                for c in channels {
+                    let plane = x + c &* 196
+                    for oh in 0..<7 {
+                        let top: Int = oh &* 2 &- 0
+                        for k in stride(from: 0, to: 14, by: 16) {
+                            let count = min(16, 14 &- k)
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for i in 0..<2 {
+                                let h: Int = top &+ i &* 1
+                                m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
+                            }
+                            Self.store16(m, to: row + (0 &+ k), count: count)
+                        }
+                        for ow in stride(from: 0, to: 7, by: 16) {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
+                        }
                     }
-                    Self.store16(m, to: row + (0 &+ k), count: count)
-                }
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
-                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                    Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                 }
             }
-        }
-        }
         }
     }
 
@@ -2094,13 +2134,13 @@ extension Vgg16 {
         // x: 25088   y: 4096
         // weight: (4096, 25088)   bias: w[102_760_448..<102_764_544]
         Self.parallel(1024, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 25_088, stride: 25_088, x, count: 25_088)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[102_760_448 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 25_088, stride: 25_088, x, count: 25_088)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[102_760_448 &+ u &+ r]
+                }
             }
-        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -2115,13 +2155,13 @@ extension Vgg16 {
         // x: 4096   y: 4096
         // weight: (4096, 4096)   bias: w[16_777_216..<16_781_312]
         Self.parallel(1024, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+                }
             }
-        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -2136,13 +2176,13 @@ extension Vgg16 {
         // x: 4096   y: 1000
         // weight: (1000, 4096)   bias: w[4_096_000..<4_097_000]
         Self.parallel(250, threads: threads) { quads in
-        for quad in quads {
-            let u: Int = quad &* 4
-            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
-            for r in 0..<4 {
-                y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+                }
             }
-        }
         }
     }
 

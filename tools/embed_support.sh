@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 layout=Sources/ConvcTensorIO/SafetensorsLayout.swift
 support=Sources/ConvcEmittedSupport/EmittedSupport.swift
+npy=Sources/ConvcTensorIO/NPY.swift
 target=${1:-Sources/ConvcSwiftEmitter/embeddedSupport.swift}
 {
-    echo "// DO NOT EDIT. Written by tools/embed_support.sh from $layout and $support."
+    echo "// DO NOT EDIT. Written by tools/embed_support.sh from $layout, $support and $npy."
     echo
     echo "/// The safetensors rule convc applies, written into every emitted file (nested in its type): the file's"
     echo "/// opening comment left out, its \`package\` access dropped."
@@ -20,6 +21,12 @@ target=${1:-Sources/ConvcSwiftEmitter/embeddedSupport.swift}
     echo "/// the declarations a model uses."
     echo 'let emittedSupportSource = #"""'
     awk '/^extension EmittedSupport \{/ { body = 1 } body { print }' "$support"
+    echo '"""#'
+    echo
+    echo "/// convc's .npy reader and writer, for the programs \`convc verify\` compiles: the file's opening comment left"
+    echo "/// out."
+    echo 'public let npySource = #"""'
+    awk 'body || !/^\/\/( |$)/ { body = 1; print }' "$npy" | sed '1{/^$/d}'
     echo '"""#'
 } > "$target.tmp"
 mv "$target.tmp" "$target"

@@ -170,25 +170,29 @@ struct Emitter {
     /// (`a.b` and `a_b`).
     mutating func nameFunctions() {
         var used: Set<String> = []
-        for step in plan.steps {
-            var base = ""
-            for scalar in layer(step.layer).name.unicodeScalars {
-                base.unicodeScalars.append(
-                    (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) && scalar.isASCII ? scalar : "_")
-            }
-            if base.first?.isNumber ?? true || base.allSatisfy({ $0 == "_" }) {
-                base = "layer_" + base
-            } else if isReservedInEmittedCode(base) {
-                base += "_layer"  // `tanh`, `for`, `min`, `pad`: a keyword, or a name the file calls
-            }
-            var name = base
-            var suffix = 1
-            while !used.insert(name).inserted {
-                suffix += 1
-                name = "\(base)_\(suffix)"
-            }
-            functionNames[step.layer] = name
+        for step in plan.steps { functionNames[step.layer] = identifier(for: step.layer, unique: &used) }
+    }
+
+    /// A Swift identifier for a layer, distinct from those in `used` (`a.b` and `a_b` both spell `a_b`).
+    func identifier(for id: Int, suffix extra: String = "", unique used: inout Set<String>) -> String {
+        var base = ""
+        for scalar in layer(id).name.unicodeScalars {
+            base.unicodeScalars.append(
+                (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) && scalar.isASCII ? scalar : "_")
         }
+        if base.first?.isNumber ?? true || base.allSatisfy({ $0 == "_" }) {
+            base = "layer_" + base
+        } else if extra.isEmpty, isReservedInEmittedCode(base) {
+            base += "_layer"  // `tanh`, `for`, `min`, `pad`: a keyword, or a name the file calls
+        }
+        base += extra
+        var name = base
+        var suffix = 1
+        while !used.insert(name).inserted {
+            suffix += 1
+            name = "\(base)_\(suffix)"
+        }
+        return name
     }
 
     /// The arena expression of a buffer: `x` for the input, `a + offset` otherwise.
@@ -208,6 +212,11 @@ struct Emitter {
         w.doc("")
         w.doc("Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);")
         w.doc("`predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.")
+        if !nchwc.isEmpty {
+            w.doc("")
+            w.doc("Activations marked NCHWc are stored (C / \(nchwcLanes), H, W, \(nchwcLanes)): a pixel's \(nchwcLanes) channels side by side,")
+            w.doc("one vector, which depthwise and 1×1 convs read and write whole; the others are NCHW, as in PyTorch.")
+        }
         w.block("\(access)struct \(typeName): Sendable") { w in
             renderMetadata(&w, access: access)
             w.line()
@@ -381,9 +390,11 @@ struct Emitter {
             w.line("let batch = input.count / Self.inputCount")
             w.line("var output = [Float](repeating: 0, count: batch * Self.outputCount)")
             w.line("let arena = AlignedFloats(count: Self.arenaFloats)")
-            w.line("input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in")
-            w.line("    predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)")
-            w.line("} }")
+            w.block("input.withUnsafeBufferPointer", opening: " { x in") { w in
+                w.block("output.withUnsafeMutableBufferPointer", opening: " { y in") { w in
+                    w.line("predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)")
+                }
+            }
             w.line("return output")
         }
         w.line()
@@ -392,31 +403,59 @@ struct Emitter {
         w.doc("`AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.")
         w.block("\(access)func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1)") { w in
             if !slots.isEmpty { w.line("let w = UnsafePointer(storage.pointer)") }
+            if plan.steps.contains(where: needsScratch) { w.line("let scratch = a + \(literal(plan.arenaFloats))  // padded copies") }
             w.block("for n in 0..<batch") { w in
                 w.line("let x = input + n &* Self.inputCount")
+                // Each buffer gets a name where it is first written or read: `conv1Out`, `maxpoolIndices`.
+                var names: [Int: String] = [0: "x"]
+                var used: Set<String> = ["x", "w", "a", "n", "input", "output", "batch", "threads", "scratch"]
+                func named(_ id: Int, offset: Int, suffix: String = "Out", into w: inout SwiftWriter) -> String {
+                    let key = suffix == "Out" ? id : -1 - id
+                    if let name = names[key] { return name }
+                    let name = identifier(for: id, suffix: suffix, unique: &used)
+                    let layout = suffix == "Out" && nchwc.contains(id) ? " NCHWc" : ""
+                    w.line("let \(name) = a + \(literal(offset))  // \(layer(id).outputShape)\(layout)")
+                    names[key] = name
+                    return name
+                }
                 for (index, step) in plan.steps.enumerated() {
-                    if options.profiling { w.line("let start\(index) = DispatchTime.now().uptimeNanoseconds") }
-                    defer {
-                        if options.profiling {
-                            w.line("Self.stepNanoseconds[\(index)].nanoseconds += DispatchTime.now().uptimeNanoseconds - start\(index)")
-                        }
-                    }
-                    var arguments = step.inputs.map(buffer)
+                    if let description = callDescription(step) { w.comment(description) }
+                    var arguments = step.inputs.map { named($0, offset: plan.offsets[$0] ?? 0, into: &w) }
                     if case .maxUnpool(_, _, _, let pool) = layer(step.layer).op {
-                        arguments.append("a + \(literal(plan.offsets[plan.bufferOf[pool] * -1 - 1]!))")
+                        let poolStep = plan.bufferOf[pool]
+                        arguments.append(named(poolStep, offset: plan.offsets[poolStep * -1 - 1]!, suffix: "Indices", into: &w))
                     }
                     if let slot = slots[step.layer] { arguments.append("w + \(literal(slot.weight))") }
-                    arguments.append("a + \(literal(step.outputOffset))")
+                    arguments.append(named(step.layer, offset: step.outputOffset, into: &w))
                     if plan.indexedPools.contains(step.layer) {
-                        arguments.append("a + \(literal(plan.offsets[step.layer * -1 - 1]!))")
+                        arguments.append(named(step.layer, offset: plan.offsets[step.layer * -1 - 1]!, suffix: "Indices", into: &w))
                     }
-                    if needsScratch(step) { arguments.append("a + \(literal(plan.arenaFloats))") }
+                    if needsScratch(step) { arguments.append("scratch") }
                     if takesThreads(step) { arguments.append("threads") }
+                    if options.profiling { w.line("let start\(index) = DispatchTime.now().uptimeNanoseconds") }
                     w.line("Self.\(functionName(step))(\(arguments.joined(separator: ", ")))")
+                    if options.profiling {
+                        w.line("Self.stepNanoseconds[\(index)].nanoseconds += DispatchTime.now().uptimeNanoseconds - start\(index)")
+                    }
                 }
-                w.line("(output + n &* Self.outputCount).update(from: \(buffer(plan.bufferOf[model.outputLayer])), count: Self.outputCount)")
+                let result = plan.bufferOf[model.outputLayer]
+                w.line("(output + n &* Self.outputCount).update(from: \(named(result, offset: plan.offsets[result] ?? 0, into: &w)), count: Self.outputCount)")
             }
         }
+    }
+
+    /// What a call in `predict` runs when its function's name does not say it all: the layers fused into it, and
+    /// whose function it is when it is another layer's (`layer1.1.conv1, + bn1 folded (layer1_0_conv1's
+    /// function)`); nil otherwise.
+    func callDescription(_ step: PlannedStep) -> String? {
+        var text = layer(step.layer).name
+        if let bn = step.foldedBatchNorm { text += ", + \(layer(bn).name) folded" }
+        if let add = step.fusedAdd { text += ", + \(layer(add).name) fused" }
+        if let act = step.fusedActivation { text += ", + \(layer(act).name) fused" }
+        if let first = sharers.first(where: { $0.value.contains(step.layer) })?.key {
+            text += " (\(functionNames[first]!)'s function)"
+        }
+        return text == layer(step.layer).name ? nil : text
     }
 }
 

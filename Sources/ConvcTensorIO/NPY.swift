@@ -123,3 +123,15 @@ extension String {
         return String(text)
     }
 }
+
+/// Appends Float32 values as little-endian bytes (a straight copy on little-endian hosts).
+func appendLittleEndian(_ values: [Float], to bytes: inout [UInt8]) {
+    #if _endian(little)
+        values.withUnsafeBytes { bytes += $0 }
+    #else
+        for value in values {
+            var bits = value.bitPattern.littleEndian
+            withUnsafeBytes(of: &bits) { bytes += $0 }
+        }
+    #endif
+}

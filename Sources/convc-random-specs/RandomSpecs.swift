@@ -28,6 +28,9 @@ struct RandomSpecs: ParsableCommand {
     @Option(help: "The generator's seed: the same seed gives the same specs.")
     var seed: UInt64 = 1
 
+    @Option(help: "Skip this many specs first (to rerun spec K of a seed: --skip K --count 1).")
+    var skip = 0
+
     @Option(help: "Specs per compile.")
     var batch = 16
 
@@ -44,11 +47,12 @@ struct RandomSpecs: ParsableCommand {
     var swiftc = "swiftc"
 
     func validate() throws {
-        guard count >= 1, batch >= 1 else { throw ValidationError("--count and --batch must be at least 1") }
+        guard count >= 1, batch >= 1, skip >= 0 else { throw ValidationError("--count and --batch must be at least 1, --skip at least 0") }
     }
 
     func run() throws {
         var generator = SpecGenerator(seed: seed)
+        for _ in 0..<skip { _ = generator.next() }
         var settings = DifferentialSettings()
         settings.swiftc = swiftc
         var checked = 0, invalid = 0, failures = 0

@@ -159,14 +159,26 @@ struct Verify: ParsableCommand {
             exit(1)
         }
 
-        // Reads a float32 .npy (version 1, C order) as convc writes it.
+        // convc's own .npy reader and writer, on stand-ins for the two types it uses.
+        public struct StoredTensor {
+            public var shape: [Int]
+            public var values: [Float]
+            public var storedType: String
+        }
+
+        struct TensorFileError: Error, CustomStringConvertible {
+            var description: String
+            init(_ description: String) { self.description = description }
+        }
+
+        \(npySource)
+
         func readArray(_ path: String) -> [Float] {
-            guard let bytes = try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path))), bytes.count >= 10 else { stop("cannot read \\(path)") }
-            let start = 10 + (Int(bytes[8]) | Int(bytes[9]) << 8)
-            guard start <= bytes.count, (bytes.count - start) % 4 == 0 else { stop("\\(path) is not a float32 .npy array") }
-            return (0..<((bytes.count - start) / 4)).map { i in
-                Float(bitPattern: UInt32(bytes[start + 4 * i]) | UInt32(bytes[start + 4 * i + 1]) << 8
-                    | UInt32(bytes[start + 4 * i + 2]) << 16 | UInt32(bytes[start + 4 * i + 3]) << 24)
+            guard let bytes = try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) else { stop("cannot read \\(path)") }
+            do {
+                return try NPY.parse(bytes).values
+            } catch {
+                stop("\\(path): \\(error)")
             }
         }
 
@@ -202,13 +214,7 @@ struct Verify: ParsableCommand {
         guard timed[...] == output.prefix(VerifiedModel.outputCount) else {
             stop("the allocation-free forward pass differs from predict(_:threads:)")
         }
-        let shape = [output.count / VerifiedModel.outputCount] + VerifiedModel.outputShape
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\\(shape.map(String.init).joined(separator: ", "))), }"
-        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
-        header += "\\n"
-        var bytes: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
-        bytes += Array(header.utf8)
-        for value in output { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
+        let bytes = NPY.serialize(shape: [output.count / VerifiedModel.outputCount] + VerifiedModel.outputShape, values: output)
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: arguments[3]))
         } catch {

@@ -114,7 +114,10 @@ func temporaryFolder(_ prefix: String) -> URL {
         #expect(source.contains("/// Also runs second (the same shapes and fusions)."))
         // first's weights: 2 filters padded to a block of 4 × 2 channels × 9 taps + 4 biases = 76 floats, and the
         // next layer's start on the next 64-byte line
-        #expect(source.contains("Self.first(x, w + 0,") && source.contains("Self.first(a + 0, w + 80,"))
+        #expect(source.contains("Self.first(x, w + 0, firstOut") && source.contains("Self.first(firstOut, w + 80, secondOut"))
+        // predict names each buffer where it is first written, and says whose function a layer runs
+        #expect(source.contains("let firstOut = a + 0  // 2×8×8\n"))
+        #expect(source.contains("// second (first's function)\n"))
         #expect(source.contains("static func third("))
     }
 
