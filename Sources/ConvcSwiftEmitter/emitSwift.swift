@@ -195,11 +195,6 @@ struct Emitter {
         return name
     }
 
-    /// The arena expression of a buffer: `x` for the input, `a + offset` otherwise.
-    func buffer(_ id: Int) -> String {
-        id == 0 ? "x" : "a + \(literal(plan.offsets[id]!))"
-    }
-
     func render() -> String {
         var w = SwiftWriter()
         let access = options.access == "public" ? "public " : ""
@@ -407,28 +402,30 @@ struct Emitter {
             w.block("for n in 0..<batch") { w in
                 w.line("let x = input + n &* Self.inputCount")
                 // Each buffer gets a name where it is first written or read: `conv1Out`, `maxpoolIndices`.
-                var names: [Int: String] = [0: "x"]
+                var names: [BufferKey: String] = [.output(0): "x"]
                 var used: Set<String> = ["x", "w", "a", "n", "input", "output", "batch", "threads", "scratch"]
-                func named(_ id: Int, offset: Int, suffix: String = "Out", into w: inout SwiftWriter) -> String {
-                    let key = suffix == "Out" ? id : -1 - id
+                func named(_ key: BufferKey, into w: inout SwiftWriter) -> String {
                     if let name = names[key] { return name }
+                    let (id, suffix) = switch key {
+                    case .output(let id): (id, "Out")
+                    case .poolIndices(let id): (id, "Indices")
+                    }
                     let name = identifier(for: id, suffix: suffix, unique: &used)
-                    let layout = suffix == "Out" && nchwc.contains(id) ? " NCHWc" : ""
-                    w.line("let \(name) = a + \(literal(offset))  // \(layer(id).outputShape)\(layout)")
+                    let layout = key == .output(id) && nchwc.contains(id) ? " NCHWc" : ""
+                    w.line("let \(name) = a + \(literal(plan.offsets[key]!))  // \(layer(id).outputShape)\(layout)")
                     names[key] = name
                     return name
                 }
                 for (index, step) in plan.steps.enumerated() {
                     if let description = callDescription(step) { w.comment(description) }
-                    var arguments = step.inputs.map { named($0, offset: plan.offsets[$0] ?? 0, into: &w) }
+                    var arguments = step.inputs.map { named(.output($0), into: &w) }
                     if case .maxUnpool(_, _, _, let pool) = layer(step.layer).op {
-                        let poolStep = plan.bufferOf[pool]
-                        arguments.append(named(poolStep, offset: plan.offsets[poolStep * -1 - 1]!, suffix: "Indices", into: &w))
+                        arguments.append(named(.poolIndices(plan.bufferOf[pool]), into: &w))
                     }
                     if let slot = slots[step.layer] { arguments.append("w + \(literal(slot.weight))") }
-                    arguments.append(named(step.layer, offset: step.outputOffset, into: &w))
+                    arguments.append(named(.output(step.layer), into: &w))
                     if plan.indexedPools.contains(step.layer) {
-                        arguments.append(named(step.layer, offset: plan.offsets[step.layer * -1 - 1]!, suffix: "Indices", into: &w))
+                        arguments.append(named(.poolIndices(step.layer), into: &w))
                     }
                     if needsScratch(step) { arguments.append("scratch") }
                     if takesThreads(step) { arguments.append("threads") }
@@ -439,7 +436,7 @@ struct Emitter {
                     }
                 }
                 let result = plan.bufferOf[model.outputLayer]
-                w.line("(output + n &* Self.outputCount).update(from: \(named(result, offset: plan.offsets[result] ?? 0, into: &w)), count: Self.outputCount)")
+                w.line("(output + n &* Self.outputCount).update(from: \(named(.output(result), into: &w)), count: Self.outputCount)")
             }
         }
     }

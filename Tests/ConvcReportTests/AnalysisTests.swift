@@ -171,8 +171,8 @@ import Testing
         #expect(plan.inPlaceConcats == [concat.id])
         #expect(plan.steps.map(\.layer) == ["a", "b", "c"].map { model.layer($0)!.id })
         // the concat's 5 × 16 = 80 floats at 0: a's 2 channels at 0, b's 3 at 32; c's 16 after them
-        #expect(plan.offsets[concat.id] == 0 && plan.offsets[model.layer("a")!.id] == 0)
-        #expect(plan.offsets[model.layer("b")!.id] == 32)
+        #expect(plan.offset(of: concat.id) == 0 && plan.offset(of: model.layer("a")!.id) == 0)
+        #expect(plan.offset(of: model.layer("b")!.id) == 32)
         #expect(plan.steps[2].inputs == [concat.id] && plan.steps[2].outputOffset == 80)
         #expect(plan.arenaFloats == 96)
     }
@@ -189,7 +189,7 @@ import Testing
             """)
         let plan = planExecution(model)
         #expect(plan.inPlaceConcats.count == 2)
-        #expect(["stem", "g1", "g2"].map { plan.offsets[model.layer($0)!.id]! } == [0, 32, 48])
+        #expect(["stem", "g1", "g2"].map { plan.offset(of: model.layer($0)!.id)! } == [0, 32, 48])
         #expect(plan.arenaFloats == 64)
     }
 

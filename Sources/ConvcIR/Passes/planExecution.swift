@@ -21,19 +21,30 @@ public struct PlannedStep: Hashable, Sendable {
     public var lastLayer: Int { fusedActivation ?? fusedAdd ?? foldedBatchNorm ?? layer }
 }
 
+/// A buffer of the activation arena.
+public enum BufferKey: Hashable, Sendable {
+    /// The output of the step (or in-place concat) of this layer id.
+    case output(Int)
+    /// The argmax indices a max pool of this layer id keeps for a max_unpool.
+    case poolIndices(Int)
+}
+
 /// A model's steps in execution order and its arena.
 public struct ExecutionPlan: Hashable, Sendable {
     public var steps: [PlannedStep]
     /// For every layer, the step layer whose buffer holds its output (0 for the input).
     public var bufferOf: [Int]
-    /// Offset of each buffer (by producing layer id) in the arena, in floats; the input has its own buffer.
-    public var offsets: [Int: Int]
+    /// Offset of each buffer in the arena, in floats; the input has its own buffer.
+    public var offsets: [BufferKey: Int]
     /// Floats the arena needs (batch 1).
     public var arenaFloats: Int
     /// Max-pool layers whose indices a max_unpool reads.
     public var indexedPools: Set<Int>
     /// Concats done in place: their inputs' steps write straight into their channel slices, so they have no step.
     public var inPlaceConcats: Set<Int>
+
+    /// Where the output of the step (or in-place concat) of layer `id` starts in the arena.
+    public func offset(of id: Int) -> Int? { offsets[.output(id)] }
 }
 
 /// Which fusions a back end does beyond batch-norm folding and activation fusion.
@@ -144,29 +155,29 @@ public func planExecution(_ model: Model, options: PlanOptions = .full) -> Execu
 
     // Liveness: a buffer lives from its step to the last step that reads it (the output to the end); a concat
     // written in place lives as long as any of its slices.
-    var lastRead: [Int: Int] = [:]
+    var lastRead: [BufferKey: Int] = [:]
     for (index, step) in steps.enumerated() {
-        for input in step.inputs { lastRead[input] = index }
+        for input in step.inputs { lastRead[.output(input)] = index }
     }
     for (index, step) in steps.enumerated() {
         if case .maxUnpool(_, _, _, let pool) = model.layers[step.layer].op {
-            lastRead[bufferOf[pool] * -1 - 1] = index  // the pool's indices, keyed apart from its values
+            lastRead[.poolIndices(bufferOf[pool])] = index
         }
     }
-    lastRead[bufferOf[model.outputLayer]] = steps.count
+    lastRead[.output(bufferOf[model.outputLayer])] = steps.count
     // A concat's buffer also lives until its last slice is written, even when nothing reads the concat (a dead
     // branch): ending it at the first writer let a later buffer be placed over the slices still to come.
     var stepIndex: [Int: Int] = [:]
     for (index, step) in steps.enumerated() { stepIndex[step.layer] = index }
     for id in sliceOf.keys {
         let outer = root(id).buffer
-        lastRead[outer] = max(lastRead[outer] ?? 0, lastRead[id] ?? 0, stepIndex[id] ?? 0)
+        lastRead[.output(outer)] = max(lastRead[.output(outer)] ?? 0, lastRead[.output(id)] ?? 0, stepIndex[id] ?? 0)
     }
     // First fit: blocks sorted by offset; a new buffer takes the lowest gap that fits among live blocks.
-    var live: [(offset: Int, size: Int, until: Int, key: Int)] = []
-    var offsets: [Int: Int] = [:]
+    var live: [(offset: Int, size: Int, until: Int, key: BufferKey)] = []
+    var offsets: [BufferKey: Int] = [:]
     var arena = 0
-    func place(_ key: Int, floats: Int, at index: Int) {
+    func place(_ key: BufferKey, floats: Int, at index: Int) {
         live.removeAll { $0.until < index }
         live.sort { $0.offset < $1.offset }
         var offset = 0
@@ -180,14 +191,16 @@ public func planExecution(_ model: Model, options: PlanOptions = .full) -> Execu
     }
     for (index, step) in steps.enumerated() {
         let outer = root(step.layer).buffer
-        if offsets[outer] == nil {
-            place(outer, floats: size(outer), at: index)
+        if offsets[.output(outer)] == nil {
+            place(.output(outer), floats: size(outer), at: index)
             // Every slice of a newly placed concat (nested concats included) gets its offset now.
-            for id in sliceOf.keys where root(id).buffer == outer { offsets[id] = offsets[outer]! + root(id).offset }
+            for id in sliceOf.keys where root(id).buffer == outer {
+                offsets[.output(id)] = offsets[.output(outer)]! + root(id).offset
+            }
         }
-        steps[index].outputOffset = offsets[step.layer]!
+        steps[index].outputOffset = offsets[.output(step.layer)]!
         if indexedPools.contains(step.layer) {
-            place(step.layer * -1 - 1, floats: size(step.layer), at: index)
+            place(.poolIndices(step.layer), floats: size(step.layer), at: index)
         }
     }
     return ExecutionPlan(
