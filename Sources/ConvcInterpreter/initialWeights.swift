@@ -59,15 +59,16 @@ public func initialWeights(for model: Model, seed: UInt64, randomStatistics: Boo
         for parameter in layer.parameters {
             let count = parameter.elementCount
             let suffix = parameter.name.split(separator: ".").last.map(String.init) ?? ""
-            var values: [Float]
-            switch (layer.op, suffix) {
-            case (.batchNorm, "weight"), (.batchNorm, "running_var"):
+            let values: [Float]
+            switch layer.op {
+            case .batchNorm where suffix == "weight" || suffix == "running_var":
                 values = randomStatistics ? (0..<count).map { _ in generator.uniform(0.5, 1.5) } : .init(repeating: 1, count: count)
-            case (.batchNorm, _):
+            case .batchNorm:
                 values = randomStatistics ? (0..<count).map { _ in generator.uniform(-0.5, 0.5) } : .init(repeating: 0, count: count)
-            case (.prelu, _):
+            case .prelu:
                 values = .init(repeating: 0.25, count: count)
-            default:
+            case .conv, .convTranspose, .dense, .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool,
+                .localResponseNorm, .activation, .softmax, .dropout, .flatten, .add, .concat, .channelPad, .identity:
                 values = (0..<count).map { _ in generator.uniform(-bound, bound) }
             }
             result.append((parameter.name, StoredTensor(shape: parameter.shape, values: values)))
