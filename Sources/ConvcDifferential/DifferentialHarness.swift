@@ -147,23 +147,43 @@ public func runDifferential(_ cases: [DifferentialCase], settings: DifferentialS
     return report
 }
 
-/// The tolerance of `convc verify`: 1e-4 × max(1, max |expected|); with a max_unpool, 0.1% of the outputs may
-/// differ (an unpool follows its pool's argmax, which rounding can flip on near-ties).
+/// How far emitted outputs are from the interpreter's, by the rule `convc verify` and the differential tests
+/// share: an output differs when it is more than 1e-4 × max(1, max |expected|) away (a NaN where the interpreter
+/// has a number counts; equal values, NaNs and infinities included, do not); with a max_unpool, 0.1% of the
+/// outputs may differ (an unpool follows its pool's argmax, which rounding can flip on near-ties).
+public struct OutputComparison: Sendable, Equatable {
+    public var count: Int
+    /// max(1, max |finite expected value|).
+    public var scale: Float
+    /// The largest difference; NaN when some output is NaN and its expected value is not.
+    public var worst: Float = 0
+    public var differing = 0
+    public var allowed: Int
+    public var agrees: Bool { differing <= allowed }
+
+    /// Outputs and expected values of the same count.
+    public init(_ output: [Float], _ expected: [Float], model: Model) {
+        count = output.count
+        scale = max(1, expected.lazy.filter(\.isFinite).map(abs).max() ?? 0)
+        let unpools = model.layers.contains { if case .maxUnpool = $0.op { true } else { false } }
+        allowed = unpools ? output.count / 1000 : 0
+        for (actual, wanted) in zip(output, expected) where !(actual == wanted || (actual.isNaN && wanted.isNaN)) {
+            let difference = abs(actual - wanted)
+            if !(difference <= 1e-4 * scale) { differing += 1 }
+            if difference.isNaN || difference > worst { worst = difference.isNaN ? .nan : difference }
+        }
+    }
+}
+
+/// The differential outcome of one model's outputs.
 public func compareOutputs(_ output: [Float], _ expected: [Float], model: Model) -> DifferentialOutcome {
     guard output.count == expected.count else {
         return .failed("returned \(output.count) values; the interpreter \(expected.count)")
     }
-    let scale = max(1, expected.lazy.filter(\.isFinite).map(abs).max() ?? 0)
-    var worst: Float = 0, differing = 0
-    for (actual, wanted) in zip(output, expected) {
-        if actual.isNaN && wanted.isNaN { continue }
-        let difference = abs(actual - wanted)
-        if !(difference <= 1e-4 * scale) { differing += 1 }
-        if difference.isNaN || difference > worst { worst = difference.isNaN ? .nan : difference }
-    }
-    let unpools = model.layers.contains { if case .maxUnpool = $0.op { true } else { false } }
-    return differing <= (unpools ? output.count / 1000 : 0)
-        ? .agree(worst: worst) : .disagree(differing: differing, count: output.count, worst: worst)
+    let comparison = OutputComparison(output, expected, model: model)
+    return comparison.agrees
+        ? .agree(worst: comparison.worst)
+        : .disagree(differing: comparison.differing, count: comparison.count, worst: comparison.worst)
 }
 
 /// A main.swift that runs one model (`models FOLDER INDEX TARGET`): reads its weights and raw float input, runs

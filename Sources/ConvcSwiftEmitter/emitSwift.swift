@@ -108,6 +108,8 @@ struct Emitter {
 
     /// For the first step of each distinct function, the later steps that call it instead of their own.
     var sharers: [Int: [Int]] = [:]
+    /// For each of those later steps, the first step, whose function it calls.
+    var sharedFunctionOf: [Int: Int] = [:]
 
     /// Lets steps whose functions would read the same (same shapes, weight layout and fusions; ResNet-152 has 36
     /// identical blocks in its third stage) call one function, which keeps big networks quick to compile.
@@ -118,6 +120,7 @@ struct Emitter {
             lowerFunction(step, name: "f", into: &probe)
             if let first = firstWithBody[probe.text] {
                 sharers[first, default: []].append(step.layer)
+                sharedFunctionOf[step.layer] = first
                 functionNames[step.layer] = functionNames[first]
             } else {
                 firstWithBody[probe.text] = step.layer
@@ -221,8 +224,7 @@ struct Emitter {
         }
         w.line()
         w.block("extension \(typeName)") { w in
-            let shared = Set(sharers.values.joined())
-            for step in plan.steps where !shared.contains(step.layer) {
+            for step in plan.steps where sharedFunctionOf[step.layer] == nil {
                 lowerStep(step, into: &w)
                 w.line()
             }
@@ -449,9 +451,7 @@ struct Emitter {
         if let bn = step.foldedBatchNorm { text += ", + \(layer(bn).name) folded" }
         if let add = step.fusedAdd { text += ", + \(layer(add).name) fused" }
         if let act = step.fusedActivation { text += ", + \(layer(act).name) fused" }
-        if let first = sharers.first(where: { $0.value.contains(step.layer) })?.key {
-            text += " (\(functionNames[first]!)'s function)"
-        }
+        if sharedFunctionOf[step.layer] != nil { text += " (\(functionName(step))'s function)" }
         return text == layer(step.layer).name ? nil : text
     }
 }

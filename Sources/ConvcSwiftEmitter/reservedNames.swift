@@ -31,7 +31,7 @@ let calledNames: Set<String> = [
 let declaredSupportNames: Set<String> = {
     var names: Set<String> = []
     for source in [emittedSupportSource, safetensorsLayoutSource] {
-        let words = source.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
+        let words = words(in: source)
         for index in words.indices.dropLast(2) {
             if ["func", "struct", "class", "enum", "typealias"].contains(words[index]) {
                 names.insert(words[index + 1])

@@ -38,7 +38,7 @@ let supportDeclarations: [SupportDeclaration] = {
 /// The name a declaration line declares: `static func dot(` → `dot`, `public final class AlignedFloats` →
 /// `AlignedFloats`.
 func declaredName(in line: String) -> String? {
-    let words = line.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
+    let words = words(in: line)
     for (index, word) in words.enumerated().dropLast()
     where ["func", "struct", "class", "enum", "var", "let", "typealias"].contains(word) {
         return words[index + 1]
@@ -46,10 +46,13 @@ func declaredName(in line: String) -> String? {
     return nil
 }
 
-/// Every identifier-like word of `text`.
-func identifiers(in text: String) -> Set<String> {
-    Set(text.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
+/// The identifier-like words of `text`, in order.
+func words(in text: String) -> [String] {
+    text.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
 }
+
+/// Every identifier-like word of `text`.
+func identifiers(in text: String) -> Set<String> { Set(words(in: text)) }
 
 /// The support members `code` needs, transitively, in source order (a comment that introduces members comes with
 /// the first of them), and whether they need the safetensors reader.

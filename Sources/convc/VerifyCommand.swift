@@ -129,20 +129,12 @@ struct Verify: ParsableCommand {
         guard emitted.count == expected.values.count else {
             throw fail("the compiled model returned \(emitted.count) values; the interpreter \(expected.values.count)")
         }
-        let scale = max(1, expected.values.map(abs).max() ?? 0)
-        var worst: Float = 0
-        var differing = 0
-        for i in emitted.indices {
-            let difference = abs(emitted[i] - expected.values[i])
-            worst = max(worst, difference)
-            if difference > 1e-4 * scale { differing += 1 }
-        }
-        let unpools = model.layers.contains { if case .maxUnpool = $0.op { true } else { false } }
-        let allowed = unpools ? emitted.count / 1000 : 0
+        let comparison = OutputComparison(emitted, expected.values, model: model)
+        let (worst, scale, differing) = (comparison.worst, comparison.scale, comparison.differing)
         print("\(model.name): compiled in \(String(format: "%.1f", compileSeconds)) s")
         print("max abs difference \(format(worst)) (\(format(worst / scale)) of max(1, max |output|) = \(format(scale))), \(differing) of \(emitted.count) outputs beyond 1e-4 of it")
         print("latency (\(threads) thread\(threads == 1 ? "" : "s"), batch 1, median of \(runs)): emitted \(String(format: "%.3f", emittedMilliseconds)) ms, interpreter \(String(format: "%.3f", interpreterMilliseconds)) ms")
-        guard differing <= allowed else {
+        guard comparison.agrees else {
             throw fail("the emitted code and the interpreter disagree on \(differing) outputs (tolerance 1e-4 × \(format(scale)))")
         }
         print("agree")

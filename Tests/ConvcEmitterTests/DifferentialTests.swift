@@ -62,5 +62,9 @@ import Testing
         #expect(compareOutputs([0.5, -2, 3.01, 4], expected, model: model) == .disagree(differing: 1, count: 4, worst: Float(3.01) - 3))
         #expect(compareOutputs([0.5, -2, .nan, 4], expected, model: model).isEmitterBug)
         #expect(compareOutputs([0.5, -2, 3], expected, model: model).isEmitterBug)
+        // Equal infinities and NaN against NaN agree; verify's printout takes the same numbers.
+        #expect(compareOutputs([.infinity, .nan], [.infinity, .nan], model: model) == .agree(worst: 0))
+        let comparison = OutputComparison([0.5, 102, 3], [0.5, -2, 300], model: model)
+        #expect(comparison.scale == 300 && comparison.differing == 2 && comparison.worst == 297 && !comparison.agrees)
     }
 }

@@ -160,7 +160,7 @@ import Testing
     func emitted(_ spec: String) throws -> String {
         let (model, diagnostics) = compileSpec(spec, file: "snippet.yaml")
         #expect(!diagnostics.hasErrors)
-        return emitSwift(try #require(model), options: EmittedSupport.snippetOptions)
+        return emitSwift(try #require(model), options: EmitOptions(sourcePath: "snippet.yaml"))
     }
 
     @Test func aFileCarriesOnlyTheHelpersItsCodeCalls() throws {
@@ -180,8 +180,4 @@ import Testing
         }
         #expect(!conv.contains("static func padPhases") && !conv.contains("static func interleaveTaps"))
     }
-}
-
-extension EmittedSupport {
-    static let snippetOptions = EmitOptions(sourcePath: "snippet.yaml")
 }
