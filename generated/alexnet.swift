@@ -4,7 +4,7 @@
 import Foundation
 
 /// alexnet: 3×224×224 → 1000, 61,100,840 parameters, 714,188,480 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Alexnet: Sendable {
@@ -133,33 +133,33 @@ public struct Alexnet: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // features.0, + features.1 fused
-            let features_0Out = a + 0  // 64×55×55
-            Self.features_0(x, w + 0, features_0Out, scratch, threads)
+            let features_0Out = a  // 64×55×55
+            Self.features_0(x, w, features_0Out, scratch, threads)
             let features_2Out = a + 193_600  // 64×27×27
             Self.features_2(features_0Out, features_2Out, threads)
             // features.3, + features.4 fused
-            let features_3Out = a + 0  // 192×27×27
+            let features_3Out = a  // 192×27×27
             Self.features_3(features_2Out, w + 23_296, features_3Out, scratch, threads)
             let features_5Out = a + 139_968  // 192×13×13
             Self.features_5(features_3Out, features_5Out, threads)
             // features.6, + features.7 fused
-            let features_6Out = a + 0  // 384×13×13
+            let features_6Out = a  // 384×13×13
             Self.features_6(features_5Out, w + 330_688, features_6Out, scratch, threads)
             // features.8, + features.9 fused
             let features_8Out = a + 64_896  // 256×13×13
             Self.features_8(features_6Out, w + 1_510_720, features_8Out, scratch, threads)
             // features.10, + features.11 fused
-            let features_10Out = a + 0  // 256×13×13
+            let features_10Out = a  // 256×13×13
             Self.features_10(features_8Out, w + 3_083_840, features_10Out, scratch, threads)
             let features_12Out = a + 43_264  // 256×6×6
             Self.features_12(features_10Out, features_12Out, threads)
-            let avgpoolOut = a + 0  // 256×6×6
+            let avgpoolOut = a  // 256×6×6
             Self.avgpool(features_12Out, avgpoolOut)
             // classifier.1, + classifier.2 fused
             let classifier_1Out = a + 9216  // 4096
             Self.classifier_1(avgpoolOut, w + 4_132_672, classifier_1Out, threads)
             // classifier.4, + classifier.5 fused
-            let classifier_4Out = a + 0  // 4096
+            let classifier_4Out = a  // 4096
             Self.classifier_4(classifier_1Out, w + 41_885_504, classifier_4Out, threads)
             let classifier_6Out = a + 4096  // 1000
             Self.classifier_6(classifier_4Out, w + 58_666_816, classifier_6Out, threads)
@@ -184,12 +184,12 @@ extension Alexnet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 5808
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 23_232 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 23_232
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 82, 505) {
                             let first: Int = min(group &* 6, 3019)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 55) &* 912 &+ (q0 % 55) &* 4
                             let q1: Int = first &+ 1
@@ -221,7 +221,7 @@ extension Alexnet {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 51_984
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -250,10 +250,10 @@ extension Alexnet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 48_400 &+ oc &* 3025 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -278,22 +278,22 @@ extension Alexnet {
                 for c in channels {
                     let plane = x + c &* 3025
                     for oh in 0..<27 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 55, by: 16) {
                             let count = min(16, 55 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 55 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 27, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
+                            Self.store16(m, to: y + (c &* 729 &+ oh &* 27 &+ ow), count: min(16, 27 &- ow))
                         }
                     }
                 }
@@ -316,12 +316,12 @@ extension Alexnet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 25_600
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 307_200 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 307_200
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 122, 122) {
                             let first: Int = min(group &* 6, 723)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 27) &* 4
                             let q1: Int = first &+ 1
@@ -353,7 +353,7 @@ extension Alexnet {
                                     for ic in 0..<64 {
                                         let tap = tapBase + ic &* 961
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -382,10 +382,10 @@ extension Alexnet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 729 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 11_664 &+ oc &* 729 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -410,22 +410,22 @@ extension Alexnet {
                 for c in channels {
                     let plane = x + c &* 729
                     for oh in 0..<13 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 27, by: 16) {
                             let count = min(16, 27 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 27 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 13, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
+                            Self.store16(m, to: y + (c &* 169 &+ oh &* 13 &+ ow), count: min(16, 13 &- ow))
                         }
                     }
                 }
@@ -450,7 +450,7 @@ extension Alexnet {
             Self.parallel(192, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -498,23 +498,23 @@ extension Alexnet {
                     let sourceOffset: Int = value &* 10_752
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 24 &+ block) &* 3072
+                        let kernelOffset: Int = value &* 73_728 &+ block &* 3072
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 384 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -530,7 +530,7 @@ extension Alexnet {
                             for ic in 0..<192 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -572,11 +572,11 @@ extension Alexnet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_179_648 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_179_648))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 6144 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 384)
                             let m0_2 = Self.load8(m + 768)
                             let m0_3 = Self.load8(m + 1152)
@@ -600,9 +600,9 @@ extension Alexnet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
+                                let corner: Int = f &* 1352 &+ lane &* 169 &+ oh &* 13 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -648,7 +648,7 @@ extension Alexnet {
             Self.parallel(384, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -696,23 +696,23 @@ extension Alexnet {
                     let sourceOffset: Int = value &* 21_504
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 6144
+                        let kernelOffset: Int = value &* 98_304 &+ block &* 6144
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -728,7 +728,7 @@ extension Alexnet {
                             for ic in 0..<384 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -770,11 +770,11 @@ extension Alexnet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_572_864 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_572_864))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -798,9 +798,9 @@ extension Alexnet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
+                                let corner: Int = f &* 1352 &+ lane &* 169 &+ oh &* 13 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -846,7 +846,7 @@ extension Alexnet {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -894,23 +894,23 @@ extension Alexnet {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -926,7 +926,7 @@ extension Alexnet {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -968,11 +968,11 @@ extension Alexnet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -996,9 +996,9 @@ extension Alexnet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
+                                let corner: Int = f &* 1352 &+ lane &* 169 &+ oh &* 13 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1039,22 +1039,22 @@ extension Alexnet {
                 for c in channels {
                     let plane = x + c &* 169
                     for oh in 0..<6 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 13, by: 16) {
                             let count = min(16, 13 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 13 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 6, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
+                            Self.store16(m, to: y + (c &* 36 &+ oh &* 6 &+ ow), count: min(16, 6 &- ow))
                         }
                     }
                 }
@@ -1070,12 +1070,12 @@ extension Alexnet {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<256 {
             for i in 0..<6 {
-                let h0: Int = i &* 6 / 6, h1 = ((i &+ 1) &* 6 &+ 5) / 6
+                let h0: Int = i, h1 = ((i &* 6 &+ 11) / 6)
                 for j in 0..<6 {
-                    let w0: Int = j &* 6 / 6, w1 = ((j &+ 1) &* 6 &+ 5) / 6
+                    let w0: Int = j, w1 = ((j &* 6 &+ 11) / 6)
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 6 &+ h) &* 6 &+ col] } }
-                    y[(c &* 6 &+ i) &* 6 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 36 &+ h &* 6 &+ col] } }
+                    y[c &* 36 &+ i &* 6 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -1092,7 +1092,7 @@ extension Alexnet {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 9216, stride: 9216, x, count: 9216)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[37_748_736 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 37_748_736]
                 }
             }
         }
@@ -1113,7 +1113,7 @@ extension Alexnet {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 16_777_216]
                 }
             }
         }
@@ -1134,7 +1134,7 @@ extension Alexnet {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 4_096_000]
                 }
             }
         }

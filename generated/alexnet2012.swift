@@ -4,7 +4,7 @@
 import Foundation
 
 /// alexnet2012_groups2: 3×227×227 → 1000, 60,965,224 parameters, 724,406,816 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Alexnet2012Groups2: Sendable {
@@ -134,18 +134,18 @@ public struct Alexnet2012Groups2: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // features.conv1, + features.relu1 fused
-            let features_conv1Out = a + 0  // 96×55×55
-            Self.features_conv1(x, w + 0, features_conv1Out, threads)
+            let features_conv1Out = a  // 96×55×55
+            Self.features_conv1(x, w, features_conv1Out, threads)
             let features_norm1Out = a + 290_400  // 96×55×55
             Self.features_norm1(features_conv1Out, features_norm1Out)
-            let features_pool1Out = a + 0  // 96×27×27
+            let features_pool1Out = a  // 96×27×27
             Self.features_pool1(features_norm1Out, features_pool1Out, threads)
             // features.conv2, + features.relu2 fused
             let features_conv2Out = a + 69_984  // 256×27×27
             Self.features_conv2(features_pool1Out, w + 34_944, features_conv2Out, scratch, threads)
             let features_norm2Out = a + 256_608  // 256×27×27
             Self.features_norm2(features_conv2Out, features_norm2Out)
-            let features_pool2Out = a + 0  // 256×13×13
+            let features_pool2Out = a  // 256×13×13
             Self.features_pool2(features_norm2Out, features_pool2Out, threads)
             // features.conv3, + features.relu3 fused
             let features_conv3Out = a + 43_264  // 384×13×13
@@ -154,17 +154,17 @@ public struct Alexnet2012Groups2: Sendable {
             let features_conv4Out = a + 108_160  // 384×13×13
             Self.features_conv4(features_conv3Out, w + 1_915_648, features_conv4Out, scratch, threads)
             // features.conv5, + features.relu5 fused
-            let features_conv5Out = a + 0  // 256×13×13
+            let features_conv5Out = a  // 256×13×13
             Self.features_conv5(features_conv4Out, w + 2_579_584, features_conv5Out, scratch, threads)
             let features_pool5Out = a + 43_264  // 256×6×6
             Self.features_pool5(features_conv5Out, features_pool5Out, threads)
             // classifier.fc6, + classifier.relu6 fused
-            let classifier_fc6Out = a + 0  // 4096
+            let classifier_fc6Out = a  // 4096
             Self.classifier_fc6(features_pool5Out, w + 3_022_208, classifier_fc6Out, threads)
             // classifier.fc7, + classifier.relu7 fused
             let classifier_fc7Out = a + 4096  // 4096
             Self.classifier_fc7(classifier_fc6Out, w + 40_775_040, classifier_fc7Out, threads)
-            let classifier_fc8Out = a + 0  // 1000
+            let classifier_fc8Out = a  // 1000
             Self.classifier_fc8(classifier_fc7Out, w + 57_556_352, classifier_fc8Out, threads)
             (output + n &* Self.outputCount).update(from: classifier_fc8Out, count: Self.outputCount)
         }
@@ -186,12 +186,12 @@ extension Alexnet2012Groups2 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 5808
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 34_848 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 34_848
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 82, 505) {
                             let first: Int = min(group &* 6, 3019)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 55) &* 908 &+ (q0 % 55) &* 4
                             let q1: Int = first &+ 1
@@ -223,7 +223,7 @@ extension Alexnet2012Groups2 {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 51_529
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -252,10 +252,10 @@ extension Alexnet2012Groups2 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 48_400 &+ oc &* 3025 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -296,22 +296,22 @@ extension Alexnet2012Groups2 {
                 for c in channels {
                     let plane = x + c &* 3025
                     for oh in 0..<27 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 55, by: 16) {
                             let count = min(16, 55 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 55 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 27, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
+                            Self.store16(m, to: y + (c &* 729 &+ oh &* 27 &+ ow), count: min(16, 27 &- ow))
                         }
                     }
                 }
@@ -335,11 +335,11 @@ extension Alexnet2012Groups2 {
                 for band in stride(from: 0, to: 833, by: 1344) {
                     for block in blocks {
                         let firstFilter: Int = (block / 32) &* 128 &+ (block % 32) &* 4
-                        let filters: Int = min(4, (block / 32) &* 128 &+ 128 &- firstFilter)
+                        let filters: Int = min(4, (block / 32) &* 128 &- firstFilter &+ 128)
                         let firstChannel: Int = (block / 32) &* 48
                         let kernelOffset: Int = block &* 4800
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 307_200 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 307_200
                         let bias = w + biasOffset
                         for p in stride(from: band, to: min(band &+ 1344, 833), by: 24) {
                             var a0_0 = SIMD8<Float>(repeating: bias[0])
@@ -357,11 +357,11 @@ extension Alexnet2012Groups2 {
                             for i in 0..<5 {
                                 let rowOffset: Int = firstChannel &* 961 &+ p &+ i &* 31
                                 for j in 0..<5 {
-                                    let tapOffset: Int = (i &* 5 &+ j) &* 192
-                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    let tapOffset: Int = i &* 960 &+ j &* 192
+                                    let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<48 {
                                         let source = scratch + (columnOffset &+ ic &* 961)
-                                        let v0 = Self.load8(source + 0)
+                                        let v0 = Self.load8(source)
                                         let v1 = Self.load8(source + 8)
                                         let v2 = Self.load8(source + 16)
                                         let k = kernel + (tapOffset &+ ic &* 4)
@@ -393,12 +393,12 @@ extension Alexnet2012Groups2 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 729
+                                let filterOffset: Int = firstFilter &* 729 &+ r &* 729
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
-                                    let row: Int = q / 31
+                                    let row: Int = (q / 31)
                                     let column: Int = q &- row &* 31
-                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    let v = tile[r &* 6 &+ t &* 2]
                                     if column &+ 8 <= 27 && q &+ 8 <= 833 {
                                         let index: Int = filterOffset &+ row &* 27 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -443,22 +443,22 @@ extension Alexnet2012Groups2 {
                 for c in channels {
                     let plane = x + c &* 729
                     for oh in 0..<13 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 27, by: 16) {
                             let count = min(16, 27 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 27 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 13, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
+                            Self.store16(m, to: y + (c &* 169 &+ oh &* 13 &+ ow), count: min(16, 13 &- ow))
                         }
                     }
                 }
@@ -483,7 +483,7 @@ extension Alexnet2012Groups2 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -531,23 +531,23 @@ extension Alexnet2012Groups2 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 24 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 98_304 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 384 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -563,7 +563,7 @@ extension Alexnet2012Groups2 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -605,11 +605,11 @@ extension Alexnet2012Groups2 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_572_864 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_572_864))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 6144 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 384)
                             let m0_2 = Self.load8(m + 768)
                             let m0_3 = Self.load8(m + 1152)
@@ -633,9 +633,9 @@ extension Alexnet2012Groups2 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
+                                let corner: Int = f &* 1352 &+ lane &* 169 &+ oh &* 13 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -680,11 +680,11 @@ extension Alexnet2012Groups2 {
                 for band in stride(from: 0, to: 193, by: 336) {
                     for block in blocks {
                         let firstFilter: Int = (block / 48) &* 192 &+ (block % 48) &* 4
-                        let filters: Int = min(4, (block / 48) &* 192 &+ 192 &- firstFilter)
+                        let filters: Int = min(4, (block / 48) &* 192 &- firstFilter &+ 192)
                         let firstChannel: Int = (block / 48) &* 192
                         let kernelOffset: Int = block &* 6912
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 663_552 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 663_552
                         let bias = w + biasOffset
                         for p in stride(from: band, to: min(band &+ 336, 193), by: 24) {
                             var a0_0 = SIMD8<Float>(repeating: bias[0])
@@ -702,11 +702,11 @@ extension Alexnet2012Groups2 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
                                 for j in 0..<3 {
-                                    let tapOffset: Int = (i &* 3 &+ j) &* 768
-                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    let tapOffset: Int = i &* 2304 &+ j &* 768
+                                    let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<192 {
                                         let source = scratch + (columnOffset &+ ic &* 225)
-                                        let v0 = Self.load8(source + 0)
+                                        let v0 = Self.load8(source)
                                         let v1 = Self.load8(source + 8)
                                         let v2 = Self.load8(source + 16)
                                         let k = kernel + (tapOffset &+ ic &* 4)
@@ -738,12 +738,12 @@ extension Alexnet2012Groups2 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 169
+                                let filterOffset: Int = firstFilter &* 169 &+ r &* 169
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
-                                    let row: Int = q / 15
+                                    let row: Int = (q / 15)
                                     let column: Int = q &- row &* 15
-                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    let v = tile[r &* 6 &+ t &* 2]
                                     if column &+ 8 <= 13 && q &+ 8 <= 193 {
                                         let index: Int = filterOffset &+ row &* 13 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -776,11 +776,11 @@ extension Alexnet2012Groups2 {
                 for band in stride(from: 0, to: 193, by: 336) {
                     for block in blocks {
                         let firstFilter: Int = (block / 32) &* 128 &+ (block % 32) &* 4
-                        let filters: Int = min(4, (block / 32) &* 128 &+ 128 &- firstFilter)
+                        let filters: Int = min(4, (block / 32) &* 128 &- firstFilter &+ 128)
                         let firstChannel: Int = (block / 32) &* 192
                         let kernelOffset: Int = block &* 6912
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 442_368 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 442_368
                         let bias = w + biasOffset
                         for p in stride(from: band, to: min(band &+ 336, 193), by: 24) {
                             var a0_0 = SIMD8<Float>(repeating: bias[0])
@@ -798,11 +798,11 @@ extension Alexnet2012Groups2 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
                                 for j in 0..<3 {
-                                    let tapOffset: Int = (i &* 3 &+ j) &* 768
-                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    let tapOffset: Int = i &* 2304 &+ j &* 768
+                                    let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<192 {
                                         let source = scratch + (columnOffset &+ ic &* 225)
-                                        let v0 = Self.load8(source + 0)
+                                        let v0 = Self.load8(source)
                                         let v1 = Self.load8(source + 8)
                                         let v2 = Self.load8(source + 16)
                                         let k = kernel + (tapOffset &+ ic &* 4)
@@ -834,12 +834,12 @@ extension Alexnet2012Groups2 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 169
+                                let filterOffset: Int = firstFilter &* 169 &+ r &* 169
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
-                                    let row: Int = q / 15
+                                    let row: Int = (q / 15)
                                     let column: Int = q &- row &* 15
-                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    let v = tile[r &* 6 &+ t &* 2]
                                     if column &+ 8 <= 13 && q &+ 8 <= 193 {
                                         let index: Int = filterOffset &+ row &* 13 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -868,22 +868,22 @@ extension Alexnet2012Groups2 {
                 for c in channels {
                     let plane = x + c &* 169
                     for oh in 0..<6 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 13, by: 16) {
                             let count = min(16, 13 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 13 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 6, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
+                            Self.store16(m, to: y + (c &* 36 &+ oh &* 6 &+ ow), count: min(16, 6 &- ow))
                         }
                     }
                 }
@@ -902,7 +902,7 @@ extension Alexnet2012Groups2 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 9216, stride: 9216, x, count: 9216)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[37_748_736 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 37_748_736]
                 }
             }
         }
@@ -923,7 +923,7 @@ extension Alexnet2012Groups2 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 16_777_216]
                 }
             }
         }
@@ -944,7 +944,7 @@ extension Alexnet2012Groups2 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 4_096_000]
                 }
             }
         }

@@ -4,7 +4,7 @@
 import Foundation
 
 /// densenet121: 3×224×224 → 1000, 7,978,856 parameters, 2,834,161,664 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Densenet121: Sendable {
@@ -1470,12 +1470,12 @@ public struct Densenet121: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // features.conv0, + features.norm0 folded, + features.relu0 fused
-            let features_conv0Out = a + 0  // 64×112×112
-            Self.features_conv0(x, w + 0, features_conv0Out, scratch, threads)
+            let features_conv0Out = a  // 64×112×112
+            Self.features_conv0(x, w, features_conv0Out, scratch, threads)
             let features_pool0Out = a + 802_816  // 64×56×56
             Self.features_pool0(features_conv0Out, features_pool0Out, threads)
             // features.denseblock1.denselayer1.norm1, + features.denseblock1.denselayer1.relu1 fused
-            let features_denseblock1_denselayer1_norm1Out = a + 0  // 64×56×56
+            let features_denseblock1_denselayer1_norm1Out = a  // 64×56×56
             Self.features_denseblock1_denselayer1_norm1(features_pool0Out, w + 9472, features_denseblock1_denselayer1_norm1Out)
             // features.denseblock1.denselayer1.conv1, + features.denseblock1.denselayer1.norm2 folded, + features.denseblock1.denselayer1.relu2 fused
             let features_denseblock1_denselayer1_conv1Out = a + 200_704  // 128×56×56
@@ -1484,7 +1484,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer1_conv1Out, w + 17_920, features_denseblock1_denselayer1_conv2Out, scratch, threads)
             // features.denseblock1.denselayer2.norm1, + features.denseblock1.denselayer2.relu1 fused
             let features_denseblock1_denselayer1_concatOut = a + 802_816  // 96×56×56
-            let features_denseblock1_denselayer2_norm1Out = a + 0  // 96×56×56
+            let features_denseblock1_denselayer2_norm1Out = a  // 96×56×56
             Self.features_denseblock1_denselayer2_norm1(features_denseblock1_denselayer1_concatOut, w + 83_488, features_denseblock1_denselayer2_norm1Out)
             // features.denseblock1.denselayer2.conv1, + features.denseblock1.denselayer2.norm2 folded, + features.denseblock1.denselayer2.relu2 fused
             let features_denseblock1_denselayer2_conv1Out = a + 301_056  // 128×56×56
@@ -1494,7 +1494,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer2_conv1Out, w + 96_096, features_denseblock1_denselayer2_conv2Out, scratch, threads)
             // features.denseblock1.denselayer3.norm1, + features.denseblock1.denselayer3.relu1 fused
             let features_denseblock1_denselayer2_concatOut = a + 802_816  // 128×56×56
-            let features_denseblock1_denselayer3_norm1Out = a + 0  // 128×56×56
+            let features_denseblock1_denselayer3_norm1Out = a  // 128×56×56
             Self.features_denseblock1_denselayer3_norm1(features_denseblock1_denselayer2_concatOut, w + 161_664, features_denseblock1_denselayer3_norm1Out)
             // features.denseblock1.denselayer3.conv1, + features.denseblock1.denselayer3.norm2 folded, + features.denseblock1.denselayer3.relu2 fused
             let features_denseblock1_denselayer3_conv1Out = a + 401_408  // 128×56×56
@@ -1504,7 +1504,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer3_conv1Out, w + 178_432, features_denseblock1_denselayer3_conv2Out, scratch, threads)
             // features.denseblock1.denselayer4.norm1, + features.denseblock1.denselayer4.relu1 fused
             let features_denseblock1_denselayer3_concatOut = a + 802_816  // 160×56×56
-            let features_denseblock1_denselayer4_norm1Out = a + 0  // 160×56×56
+            let features_denseblock1_denselayer4_norm1Out = a  // 160×56×56
             Self.features_denseblock1_denselayer4_norm1(features_denseblock1_denselayer3_concatOut, w + 244_000, features_denseblock1_denselayer4_norm1Out)
             // features.denseblock1.denselayer4.conv1, + features.denseblock1.denselayer4.norm2 folded, + features.denseblock1.denselayer4.relu2 fused
             let features_denseblock1_denselayer4_conv1Out = a + 1_605_632  // 128×56×56
@@ -1514,7 +1514,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer4_conv1Out, w + 264_928, features_denseblock1_denselayer4_conv2Out, scratch, threads)
             // features.denseblock1.denselayer5.norm1, + features.denseblock1.denselayer5.relu1 fused
             let features_denseblock1_denselayer4_concatOut = a + 802_816  // 192×56×56
-            let features_denseblock1_denselayer5_norm1Out = a + 0  // 192×56×56
+            let features_denseblock1_denselayer5_norm1Out = a  // 192×56×56
             Self.features_denseblock1_denselayer5_norm1(features_denseblock1_denselayer4_concatOut, w + 330_496, features_denseblock1_denselayer5_norm1Out)
             // features.denseblock1.denselayer5.conv1, + features.denseblock1.denselayer5.norm2 folded, + features.denseblock1.denselayer5.relu2 fused
             let features_denseblock1_denselayer5_conv1Out = a + 1_605_632  // 128×56×56
@@ -1524,7 +1524,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer5_conv1Out, w + 355_584, features_denseblock1_denselayer5_conv2Out, scratch, threads)
             // features.denseblock1.denselayer6.norm1, + features.denseblock1.denselayer6.relu1 fused
             let features_denseblock1_denselayer5_concatOut = a + 802_816  // 224×56×56
-            let features_denseblock1_denselayer6_norm1Out = a + 0  // 224×56×56
+            let features_denseblock1_denselayer6_norm1Out = a  // 224×56×56
             Self.features_denseblock1_denselayer6_norm1(features_denseblock1_denselayer5_concatOut, w + 421_152, features_denseblock1_denselayer6_norm1Out)
             // features.denseblock1.denselayer6.conv1, + features.denseblock1.denselayer6.norm2 folded, + features.denseblock1.denselayer6.relu2 fused
             let features_denseblock1_denselayer6_conv1Out = a + 1_605_632  // 128×56×56
@@ -1534,11 +1534,11 @@ public struct Densenet121: Sendable {
             Self.features_denseblock1_denselayer1_conv2(features_denseblock1_denselayer6_conv1Out, w + 450_400, features_denseblock1_denselayer6_conv2Out, scratch, threads)
             // features.transition1.norm, + features.transition1.relu fused
             let features_denseblock1_denselayer6_concatOut = a + 802_816  // 256×56×56
-            let features_transition1_normOut = a + 0  // 256×56×56
+            let features_transition1_normOut = a  // 256×56×56
             Self.features_transition1_norm(features_denseblock1_denselayer6_concatOut, w + 515_968, features_transition1_normOut)
             let features_transition1_convOut = a + 802_816  // 128×56×56
             Self.features_transition1_conv(features_transition1_normOut, w + 516_480, features_transition1_convOut, threads)
-            let features_transition1_poolOut = a + 0  // 128×28×28
+            let features_transition1_poolOut = a  // 128×28×28
             Self.features_transition1_pool(features_transition1_convOut, features_transition1_poolOut)
             // features.denseblock2.denselayer1.norm1, + features.denseblock2.denselayer1.relu1 fused
             let features_denseblock2_denselayer1_norm1Out = a + 401_408  // 128×28×28
@@ -1549,7 +1549,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer1_conv2Out = a + 100_352  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer1_conv1Out, w + 566_144, features_denseblock2_denselayer1_conv2Out, scratch, threads)
             // features.denseblock2.denselayer2.norm1, + features.denseblock2.denselayer2.relu1 fused
-            let features_denseblock2_denselayer1_concatOut = a + 0  // 160×28×28
+            let features_denseblock2_denselayer1_concatOut = a  // 160×28×28
             let features_denseblock2_denselayer2_norm1Out = a + 401_408  // 160×28×28
             Self.features_denseblock2_denselayer2_norm1(features_denseblock2_denselayer1_concatOut, w + 631_712, features_denseblock2_denselayer2_norm1Out)
             // features.denseblock2.denselayer2.conv1, + features.denseblock2.denselayer2.norm2 folded, + features.denseblock2.denselayer2.relu2 fused
@@ -1559,7 +1559,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer2_conv2Out = a + 125_440  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer2_conv1Out, w + 652_640, features_denseblock2_denselayer2_conv2Out, scratch, threads)
             // features.denseblock2.denselayer3.norm1, + features.denseblock2.denselayer3.relu1 fused
-            let features_denseblock2_denselayer2_concatOut = a + 0  // 192×28×28
+            let features_denseblock2_denselayer2_concatOut = a  // 192×28×28
             let features_denseblock2_denselayer3_norm1Out = a + 401_408  // 192×28×28
             Self.features_denseblock2_denselayer3_norm1(features_denseblock2_denselayer2_concatOut, w + 718_208, features_denseblock2_denselayer3_norm1Out)
             // features.denseblock2.denselayer3.conv1, + features.denseblock2.denselayer3.norm2 folded, + features.denseblock2.denselayer3.relu2 fused
@@ -1569,7 +1569,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer3_conv2Out = a + 150_528  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer3_conv1Out, w + 743_296, features_denseblock2_denselayer3_conv2Out, scratch, threads)
             // features.denseblock2.denselayer4.norm1, + features.denseblock2.denselayer4.relu1 fused
-            let features_denseblock2_denselayer3_concatOut = a + 0  // 224×28×28
+            let features_denseblock2_denselayer3_concatOut = a  // 224×28×28
             let features_denseblock2_denselayer4_norm1Out = a + 401_408  // 224×28×28
             Self.features_denseblock2_denselayer4_norm1(features_denseblock2_denselayer3_concatOut, w + 808_864, features_denseblock2_denselayer4_norm1Out)
             // features.denseblock2.denselayer4.conv1, + features.denseblock2.denselayer4.norm2 folded, + features.denseblock2.denselayer4.relu2 fused
@@ -1579,7 +1579,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer4_conv2Out = a + 175_616  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer4_conv1Out, w + 838_112, features_denseblock2_denselayer4_conv2Out, scratch, threads)
             // features.denseblock2.denselayer5.norm1, + features.denseblock2.denselayer5.relu1 fused
-            let features_denseblock2_denselayer4_concatOut = a + 0  // 256×28×28
+            let features_denseblock2_denselayer4_concatOut = a  // 256×28×28
             let features_denseblock2_denselayer5_norm1Out = a + 401_408  // 256×28×28
             Self.features_denseblock2_denselayer5_norm1(features_denseblock2_denselayer4_concatOut, w + 903_680, features_denseblock2_denselayer5_norm1Out)
             // features.denseblock2.denselayer5.conv1, + features.denseblock2.denselayer5.norm2 folded, + features.denseblock2.denselayer5.relu2 fused
@@ -1589,7 +1589,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer5_conv2Out = a + 200_704  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer5_conv1Out, w + 937_088, features_denseblock2_denselayer5_conv2Out, scratch, threads)
             // features.denseblock2.denselayer6.norm1, + features.denseblock2.denselayer6.relu1 fused
-            let features_denseblock2_denselayer5_concatOut = a + 0  // 288×28×28
+            let features_denseblock2_denselayer5_concatOut = a  // 288×28×28
             let features_denseblock2_denselayer6_norm1Out = a + 401_408  // 288×28×28
             Self.features_denseblock2_denselayer6_norm1(features_denseblock2_denselayer5_concatOut, w + 1_002_656, features_denseblock2_denselayer6_norm1Out)
             // features.denseblock2.denselayer6.conv1, + features.denseblock2.denselayer6.norm2 folded, + features.denseblock2.denselayer6.relu2 fused
@@ -1599,7 +1599,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer6_conv2Out = a + 225_792  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer6_conv1Out, w + 1_040_224, features_denseblock2_denselayer6_conv2Out, scratch, threads)
             // features.denseblock2.denselayer7.norm1, + features.denseblock2.denselayer7.relu1 fused
-            let features_denseblock2_denselayer6_concatOut = a + 0  // 320×28×28
+            let features_denseblock2_denselayer6_concatOut = a  // 320×28×28
             let features_denseblock2_denselayer7_norm1Out = a + 401_408  // 320×28×28
             Self.features_denseblock2_denselayer7_norm1(features_denseblock2_denselayer6_concatOut, w + 1_105_792, features_denseblock2_denselayer7_norm1Out)
             // features.denseblock2.denselayer7.conv1, + features.denseblock2.denselayer7.norm2 folded, + features.denseblock2.denselayer7.relu2 fused
@@ -1609,7 +1609,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer7_conv2Out = a + 250_880  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer7_conv1Out, w + 1_147_520, features_denseblock2_denselayer7_conv2Out, scratch, threads)
             // features.denseblock2.denselayer8.norm1, + features.denseblock2.denselayer8.relu1 fused
-            let features_denseblock2_denselayer7_concatOut = a + 0  // 352×28×28
+            let features_denseblock2_denselayer7_concatOut = a  // 352×28×28
             let features_denseblock2_denselayer8_norm1Out = a + 401_408  // 352×28×28
             Self.features_denseblock2_denselayer8_norm1(features_denseblock2_denselayer7_concatOut, w + 1_213_088, features_denseblock2_denselayer8_norm1Out)
             // features.denseblock2.denselayer8.conv1, + features.denseblock2.denselayer8.norm2 folded, + features.denseblock2.denselayer8.relu2 fused
@@ -1619,7 +1619,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer8_conv2Out = a + 275_968  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer8_conv1Out, w + 1_258_976, features_denseblock2_denselayer8_conv2Out, scratch, threads)
             // features.denseblock2.denselayer9.norm1, + features.denseblock2.denselayer9.relu1 fused
-            let features_denseblock2_denselayer8_concatOut = a + 0  // 384×28×28
+            let features_denseblock2_denselayer8_concatOut = a  // 384×28×28
             let features_denseblock2_denselayer9_norm1Out = a + 401_408  // 384×28×28
             Self.features_denseblock2_denselayer9_norm1(features_denseblock2_denselayer8_concatOut, w + 1_324_544, features_denseblock2_denselayer9_norm1Out)
             // features.denseblock2.denselayer9.conv1, + features.denseblock2.denselayer9.norm2 folded, + features.denseblock2.denselayer9.relu2 fused
@@ -1629,7 +1629,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer9_conv2Out = a + 301_056  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer9_conv1Out, w + 1_374_592, features_denseblock2_denselayer9_conv2Out, scratch, threads)
             // features.denseblock2.denselayer10.norm1, + features.denseblock2.denselayer10.relu1 fused
-            let features_denseblock2_denselayer9_concatOut = a + 0  // 416×28×28
+            let features_denseblock2_denselayer9_concatOut = a  // 416×28×28
             let features_denseblock2_denselayer10_norm1Out = a + 401_408  // 416×28×28
             Self.features_denseblock2_denselayer10_norm1(features_denseblock2_denselayer9_concatOut, w + 1_440_160, features_denseblock2_denselayer10_norm1Out)
             // features.denseblock2.denselayer10.conv1, + features.denseblock2.denselayer10.norm2 folded, + features.denseblock2.denselayer10.relu2 fused
@@ -1639,7 +1639,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer10_conv2Out = a + 326_144  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer10_conv1Out, w + 1_494_368, features_denseblock2_denselayer10_conv2Out, scratch, threads)
             // features.denseblock2.denselayer11.norm1, + features.denseblock2.denselayer11.relu1 fused
-            let features_denseblock2_denselayer10_concatOut = a + 0  // 448×28×28
+            let features_denseblock2_denselayer10_concatOut = a  // 448×28×28
             let features_denseblock2_denselayer11_norm1Out = a + 401_408  // 448×28×28
             Self.features_denseblock2_denselayer11_norm1(features_denseblock2_denselayer10_concatOut, w + 1_559_936, features_denseblock2_denselayer11_norm1Out)
             // features.denseblock2.denselayer11.conv1, + features.denseblock2.denselayer11.norm2 folded, + features.denseblock2.denselayer11.relu2 fused
@@ -1649,7 +1649,7 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer11_conv2Out = a + 351_232  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer11_conv1Out, w + 1_618_304, features_denseblock2_denselayer11_conv2Out, scratch, threads)
             // features.denseblock2.denselayer12.norm1, + features.denseblock2.denselayer12.relu1 fused
-            let features_denseblock2_denselayer11_concatOut = a + 0  // 480×28×28
+            let features_denseblock2_denselayer11_concatOut = a  // 480×28×28
             let features_denseblock2_denselayer12_norm1Out = a + 401_408  // 480×28×28
             Self.features_denseblock2_denselayer12_norm1(features_denseblock2_denselayer11_concatOut, w + 1_683_872, features_denseblock2_denselayer12_norm1Out)
             // features.denseblock2.denselayer12.conv1, + features.denseblock2.denselayer12.norm2 folded, + features.denseblock2.denselayer12.relu2 fused
@@ -1659,15 +1659,15 @@ public struct Densenet121: Sendable {
             let features_denseblock2_denselayer12_conv2Out = a + 376_320  // 32×28×28
             Self.features_denseblock2_denselayer1_conv2(features_denseblock2_denselayer12_conv1Out, w + 1_746_400, features_denseblock2_denselayer12_conv2Out, scratch, threads)
             // features.transition2.norm, + features.transition2.relu fused
-            let features_denseblock2_denselayer12_concatOut = a + 0  // 512×28×28
+            let features_denseblock2_denselayer12_concatOut = a  // 512×28×28
             let features_transition2_normOut = a + 401_408  // 512×28×28
             Self.features_transition2_norm(features_denseblock2_denselayer12_concatOut, w + 1_811_968, features_transition2_normOut)
-            let features_transition2_convOut = a + 0  // 256×28×28
+            let features_transition2_convOut = a  // 256×28×28
             Self.features_transition2_conv(features_transition2_normOut, w + 1_812_992, features_transition2_convOut, threads)
             let features_transition2_poolOut = a + 200_704  // 256×14×14
             Self.features_transition2_pool(features_transition2_convOut, features_transition2_poolOut)
             // features.denseblock3.denselayer1.norm1, + features.denseblock3.denselayer1.relu1 fused
-            let features_denseblock3_denselayer1_norm1Out = a + 0  // 256×14×14
+            let features_denseblock3_denselayer1_norm1Out = a  // 256×14×14
             Self.features_denseblock3_denselayer1_norm1(features_transition2_poolOut, w + 1_944_320, features_denseblock3_denselayer1_norm1Out)
             // features.denseblock3.denselayer1.conv1, + features.denseblock3.denselayer1.norm2 folded, + features.denseblock3.denselayer1.relu2 fused
             let features_denseblock3_denselayer1_conv1Out = a + 50_176  // 128×14×14
@@ -1676,7 +1676,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer1_conv1Out, w + 1_977_728, features_denseblock3_denselayer1_conv2Out, scratch, threads)
             // features.denseblock3.denselayer2.norm1, + features.denseblock3.denselayer2.relu1 fused
             let features_denseblock3_denselayer1_concatOut = a + 200_704  // 288×14×14
-            let features_denseblock3_denselayer2_norm1Out = a + 0  // 288×14×14
+            let features_denseblock3_denselayer2_norm1Out = a  // 288×14×14
             Self.features_denseblock3_denselayer2_norm1(features_denseblock3_denselayer1_concatOut, w + 2_043_296, features_denseblock3_denselayer2_norm1Out)
             // features.denseblock3.denselayer2.conv1, + features.denseblock3.denselayer2.norm2 folded, + features.denseblock3.denselayer2.relu2 fused
             let features_denseblock3_denselayer2_conv1Out = a + 56_448  // 128×14×14
@@ -1686,7 +1686,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer2_conv1Out, w + 2_080_864, features_denseblock3_denselayer2_conv2Out, scratch, threads)
             // features.denseblock3.denselayer3.norm1, + features.denseblock3.denselayer3.relu1 fused
             let features_denseblock3_denselayer2_concatOut = a + 200_704  // 320×14×14
-            let features_denseblock3_denselayer3_norm1Out = a + 0  // 320×14×14
+            let features_denseblock3_denselayer3_norm1Out = a  // 320×14×14
             Self.features_denseblock3_denselayer3_norm1(features_denseblock3_denselayer2_concatOut, w + 2_146_432, features_denseblock3_denselayer3_norm1Out)
             // features.denseblock3.denselayer3.conv1, + features.denseblock3.denselayer3.norm2 folded, + features.denseblock3.denselayer3.relu2 fused
             let features_denseblock3_denselayer3_conv1Out = a + 62_720  // 128×14×14
@@ -1696,7 +1696,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer3_conv1Out, w + 2_188_160, features_denseblock3_denselayer3_conv2Out, scratch, threads)
             // features.denseblock3.denselayer4.norm1, + features.denseblock3.denselayer4.relu1 fused
             let features_denseblock3_denselayer3_concatOut = a + 200_704  // 352×14×14
-            let features_denseblock3_denselayer4_norm1Out = a + 0  // 352×14×14
+            let features_denseblock3_denselayer4_norm1Out = a  // 352×14×14
             Self.features_denseblock3_denselayer4_norm1(features_denseblock3_denselayer3_concatOut, w + 2_253_728, features_denseblock3_denselayer4_norm1Out)
             // features.denseblock3.denselayer4.conv1, + features.denseblock3.denselayer4.norm2 folded, + features.denseblock3.denselayer4.relu2 fused
             let features_denseblock3_denselayer4_conv1Out = a + 68_992  // 128×14×14
@@ -1706,7 +1706,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer4_conv1Out, w + 2_299_616, features_denseblock3_denselayer4_conv2Out, scratch, threads)
             // features.denseblock3.denselayer5.norm1, + features.denseblock3.denselayer5.relu1 fused
             let features_denseblock3_denselayer4_concatOut = a + 200_704  // 384×14×14
-            let features_denseblock3_denselayer5_norm1Out = a + 0  // 384×14×14
+            let features_denseblock3_denselayer5_norm1Out = a  // 384×14×14
             Self.features_denseblock3_denselayer5_norm1(features_denseblock3_denselayer4_concatOut, w + 2_365_184, features_denseblock3_denselayer5_norm1Out)
             // features.denseblock3.denselayer5.conv1, + features.denseblock3.denselayer5.norm2 folded, + features.denseblock3.denselayer5.relu2 fused
             let features_denseblock3_denselayer5_conv1Out = a + 75_264  // 128×14×14
@@ -1716,7 +1716,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer5_conv1Out, w + 2_415_232, features_denseblock3_denselayer5_conv2Out, scratch, threads)
             // features.denseblock3.denselayer6.norm1, + features.denseblock3.denselayer6.relu1 fused
             let features_denseblock3_denselayer5_concatOut = a + 200_704  // 416×14×14
-            let features_denseblock3_denselayer6_norm1Out = a + 0  // 416×14×14
+            let features_denseblock3_denselayer6_norm1Out = a  // 416×14×14
             Self.features_denseblock3_denselayer6_norm1(features_denseblock3_denselayer5_concatOut, w + 2_480_800, features_denseblock3_denselayer6_norm1Out)
             // features.denseblock3.denselayer6.conv1, + features.denseblock3.denselayer6.norm2 folded, + features.denseblock3.denselayer6.relu2 fused
             let features_denseblock3_denselayer6_conv1Out = a + 81_536  // 128×14×14
@@ -1726,7 +1726,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer6_conv1Out, w + 2_535_008, features_denseblock3_denselayer6_conv2Out, scratch, threads)
             // features.denseblock3.denselayer7.norm1, + features.denseblock3.denselayer7.relu1 fused
             let features_denseblock3_denselayer6_concatOut = a + 200_704  // 448×14×14
-            let features_denseblock3_denselayer7_norm1Out = a + 0  // 448×14×14
+            let features_denseblock3_denselayer7_norm1Out = a  // 448×14×14
             Self.features_denseblock3_denselayer7_norm1(features_denseblock3_denselayer6_concatOut, w + 2_600_576, features_denseblock3_denselayer7_norm1Out)
             // features.denseblock3.denselayer7.conv1, + features.denseblock3.denselayer7.norm2 folded, + features.denseblock3.denselayer7.relu2 fused
             let features_denseblock3_denselayer7_conv1Out = a + 87_808  // 128×14×14
@@ -1736,7 +1736,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer7_conv1Out, w + 2_658_944, features_denseblock3_denselayer7_conv2Out, scratch, threads)
             // features.denseblock3.denselayer8.norm1, + features.denseblock3.denselayer8.relu1 fused
             let features_denseblock3_denselayer7_concatOut = a + 200_704  // 480×14×14
-            let features_denseblock3_denselayer8_norm1Out = a + 0  // 480×14×14
+            let features_denseblock3_denselayer8_norm1Out = a  // 480×14×14
             Self.features_denseblock3_denselayer8_norm1(features_denseblock3_denselayer7_concatOut, w + 2_724_512, features_denseblock3_denselayer8_norm1Out)
             // features.denseblock3.denselayer8.conv1, + features.denseblock3.denselayer8.norm2 folded, + features.denseblock3.denselayer8.relu2 fused
             let features_denseblock3_denselayer8_conv1Out = a + 94_080  // 128×14×14
@@ -1746,7 +1746,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer8_conv1Out, w + 2_787_040, features_denseblock3_denselayer8_conv2Out, scratch, threads)
             // features.denseblock3.denselayer9.norm1, + features.denseblock3.denselayer9.relu1 fused
             let features_denseblock3_denselayer8_concatOut = a + 200_704  // 512×14×14
-            let features_denseblock3_denselayer9_norm1Out = a + 0  // 512×14×14
+            let features_denseblock3_denselayer9_norm1Out = a  // 512×14×14
             Self.features_denseblock3_denselayer9_norm1(features_denseblock3_denselayer8_concatOut, w + 2_852_608, features_denseblock3_denselayer9_norm1Out)
             // features.denseblock3.denselayer9.conv1, + features.denseblock3.denselayer9.norm2 folded, + features.denseblock3.denselayer9.relu2 fused
             let features_denseblock3_denselayer9_conv1Out = a + 100_352  // 128×14×14
@@ -1756,7 +1756,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer9_conv1Out, w + 2_919_296, features_denseblock3_denselayer9_conv2Out, scratch, threads)
             // features.denseblock3.denselayer10.norm1, + features.denseblock3.denselayer10.relu1 fused
             let features_denseblock3_denselayer9_concatOut = a + 200_704  // 544×14×14
-            let features_denseblock3_denselayer10_norm1Out = a + 0  // 544×14×14
+            let features_denseblock3_denselayer10_norm1Out = a  // 544×14×14
             Self.features_denseblock3_denselayer10_norm1(features_denseblock3_denselayer9_concatOut, w + 2_984_864, features_denseblock3_denselayer10_norm1Out)
             // features.denseblock3.denselayer10.conv1, + features.denseblock3.denselayer10.norm2 folded, + features.denseblock3.denselayer10.relu2 fused
             let features_denseblock3_denselayer10_conv1Out = a + 106_624  // 128×14×14
@@ -1766,7 +1766,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer10_conv1Out, w + 3_055_712, features_denseblock3_denselayer10_conv2Out, scratch, threads)
             // features.denseblock3.denselayer11.norm1, + features.denseblock3.denselayer11.relu1 fused
             let features_denseblock3_denselayer10_concatOut = a + 200_704  // 576×14×14
-            let features_denseblock3_denselayer11_norm1Out = a + 0  // 576×14×14
+            let features_denseblock3_denselayer11_norm1Out = a  // 576×14×14
             Self.features_denseblock3_denselayer11_norm1(features_denseblock3_denselayer10_concatOut, w + 3_121_280, features_denseblock3_denselayer11_norm1Out)
             // features.denseblock3.denselayer11.conv1, + features.denseblock3.denselayer11.norm2 folded, + features.denseblock3.denselayer11.relu2 fused
             let features_denseblock3_denselayer11_conv1Out = a + 112_896  // 128×14×14
@@ -1776,7 +1776,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer11_conv1Out, w + 3_196_288, features_denseblock3_denselayer11_conv2Out, scratch, threads)
             // features.denseblock3.denselayer12.norm1, + features.denseblock3.denselayer12.relu1 fused
             let features_denseblock3_denselayer11_concatOut = a + 200_704  // 608×14×14
-            let features_denseblock3_denselayer12_norm1Out = a + 0  // 608×14×14
+            let features_denseblock3_denselayer12_norm1Out = a  // 608×14×14
             Self.features_denseblock3_denselayer12_norm1(features_denseblock3_denselayer11_concatOut, w + 3_261_856, features_denseblock3_denselayer12_norm1Out)
             // features.denseblock3.denselayer12.conv1, + features.denseblock3.denselayer12.norm2 folded, + features.denseblock3.denselayer12.relu2 fused
             let features_denseblock3_denselayer12_conv1Out = a + 119_168  // 128×14×14
@@ -1786,7 +1786,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer12_conv1Out, w + 3_341_024, features_denseblock3_denselayer12_conv2Out, scratch, threads)
             // features.denseblock3.denselayer13.norm1, + features.denseblock3.denselayer13.relu1 fused
             let features_denseblock3_denselayer12_concatOut = a + 200_704  // 640×14×14
-            let features_denseblock3_denselayer13_norm1Out = a + 0  // 640×14×14
+            let features_denseblock3_denselayer13_norm1Out = a  // 640×14×14
             Self.features_denseblock3_denselayer13_norm1(features_denseblock3_denselayer12_concatOut, w + 3_406_592, features_denseblock3_denselayer13_norm1Out)
             // features.denseblock3.denselayer13.conv1, + features.denseblock3.denselayer13.norm2 folded, + features.denseblock3.denselayer13.relu2 fused
             let features_denseblock3_denselayer13_conv1Out = a + 125_440  // 128×14×14
@@ -1796,7 +1796,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer13_conv1Out, w + 3_489_920, features_denseblock3_denselayer13_conv2Out, scratch, threads)
             // features.denseblock3.denselayer14.norm1, + features.denseblock3.denselayer14.relu1 fused
             let features_denseblock3_denselayer13_concatOut = a + 200_704  // 672×14×14
-            let features_denseblock3_denselayer14_norm1Out = a + 0  // 672×14×14
+            let features_denseblock3_denselayer14_norm1Out = a  // 672×14×14
             Self.features_denseblock3_denselayer14_norm1(features_denseblock3_denselayer13_concatOut, w + 3_555_488, features_denseblock3_denselayer14_norm1Out)
             // features.denseblock3.denselayer14.conv1, + features.denseblock3.denselayer14.norm2 folded, + features.denseblock3.denselayer14.relu2 fused
             let features_denseblock3_denselayer14_conv1Out = a + 131_712  // 128×14×14
@@ -1806,7 +1806,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer14_conv1Out, w + 3_642_976, features_denseblock3_denselayer14_conv2Out, scratch, threads)
             // features.denseblock3.denselayer15.norm1, + features.denseblock3.denselayer15.relu1 fused
             let features_denseblock3_denselayer14_concatOut = a + 200_704  // 704×14×14
-            let features_denseblock3_denselayer15_norm1Out = a + 0  // 704×14×14
+            let features_denseblock3_denselayer15_norm1Out = a  // 704×14×14
             Self.features_denseblock3_denselayer15_norm1(features_denseblock3_denselayer14_concatOut, w + 3_708_544, features_denseblock3_denselayer15_norm1Out)
             // features.denseblock3.denselayer15.conv1, + features.denseblock3.denselayer15.norm2 folded, + features.denseblock3.denselayer15.relu2 fused
             let features_denseblock3_denselayer15_conv1Out = a + 137_984  // 128×14×14
@@ -1816,7 +1816,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer15_conv1Out, w + 3_800_192, features_denseblock3_denselayer15_conv2Out, scratch, threads)
             // features.denseblock3.denselayer16.norm1, + features.denseblock3.denselayer16.relu1 fused
             let features_denseblock3_denselayer15_concatOut = a + 200_704  // 736×14×14
-            let features_denseblock3_denselayer16_norm1Out = a + 0  // 736×14×14
+            let features_denseblock3_denselayer16_norm1Out = a  // 736×14×14
             Self.features_denseblock3_denselayer16_norm1(features_denseblock3_denselayer15_concatOut, w + 3_865_760, features_denseblock3_denselayer16_norm1Out)
             // features.denseblock3.denselayer16.conv1, + features.denseblock3.denselayer16.norm2 folded, + features.denseblock3.denselayer16.relu2 fused
             let features_denseblock3_denselayer16_conv1Out = a + 144_256  // 128×14×14
@@ -1826,7 +1826,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer16_conv1Out, w + 3_961_568, features_denseblock3_denselayer16_conv2Out, scratch, threads)
             // features.denseblock3.denselayer17.norm1, + features.denseblock3.denselayer17.relu1 fused
             let features_denseblock3_denselayer16_concatOut = a + 200_704  // 768×14×14
-            let features_denseblock3_denselayer17_norm1Out = a + 0  // 768×14×14
+            let features_denseblock3_denselayer17_norm1Out = a  // 768×14×14
             Self.features_denseblock3_denselayer17_norm1(features_denseblock3_denselayer16_concatOut, w + 4_027_136, features_denseblock3_denselayer17_norm1Out)
             // features.denseblock3.denselayer17.conv1, + features.denseblock3.denselayer17.norm2 folded, + features.denseblock3.denselayer17.relu2 fused
             let features_denseblock3_denselayer17_conv1Out = a + 150_528  // 128×14×14
@@ -1836,7 +1836,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer17_conv1Out, w + 4_127_104, features_denseblock3_denselayer17_conv2Out, scratch, threads)
             // features.denseblock3.denselayer18.norm1, + features.denseblock3.denselayer18.relu1 fused
             let features_denseblock3_denselayer17_concatOut = a + 200_704  // 800×14×14
-            let features_denseblock3_denselayer18_norm1Out = a + 0  // 800×14×14
+            let features_denseblock3_denselayer18_norm1Out = a  // 800×14×14
             Self.features_denseblock3_denselayer18_norm1(features_denseblock3_denselayer17_concatOut, w + 4_192_672, features_denseblock3_denselayer18_norm1Out)
             // features.denseblock3.denselayer18.conv1, + features.denseblock3.denselayer18.norm2 folded, + features.denseblock3.denselayer18.relu2 fused
             let features_denseblock3_denselayer18_conv1Out = a + 156_800  // 128×14×14
@@ -1846,7 +1846,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer18_conv1Out, w + 4_296_800, features_denseblock3_denselayer18_conv2Out, scratch, threads)
             // features.denseblock3.denselayer19.norm1, + features.denseblock3.denselayer19.relu1 fused
             let features_denseblock3_denselayer18_concatOut = a + 200_704  // 832×14×14
-            let features_denseblock3_denselayer19_norm1Out = a + 0  // 832×14×14
+            let features_denseblock3_denselayer19_norm1Out = a  // 832×14×14
             Self.features_denseblock3_denselayer19_norm1(features_denseblock3_denselayer18_concatOut, w + 4_362_368, features_denseblock3_denselayer19_norm1Out)
             // features.denseblock3.denselayer19.conv1, + features.denseblock3.denselayer19.norm2 folded, + features.denseblock3.denselayer19.relu2 fused
             let features_denseblock3_denselayer19_conv1Out = a + 163_072  // 128×14×14
@@ -1856,7 +1856,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer19_conv1Out, w + 4_470_656, features_denseblock3_denselayer19_conv2Out, scratch, threads)
             // features.denseblock3.denselayer20.norm1, + features.denseblock3.denselayer20.relu1 fused
             let features_denseblock3_denselayer19_concatOut = a + 200_704  // 864×14×14
-            let features_denseblock3_denselayer20_norm1Out = a + 0  // 864×14×14
+            let features_denseblock3_denselayer20_norm1Out = a  // 864×14×14
             Self.features_denseblock3_denselayer20_norm1(features_denseblock3_denselayer19_concatOut, w + 4_536_224, features_denseblock3_denselayer20_norm1Out)
             // features.denseblock3.denselayer20.conv1, + features.denseblock3.denselayer20.norm2 folded, + features.denseblock3.denselayer20.relu2 fused
             let features_denseblock3_denselayer20_conv1Out = a + 169_344  // 128×14×14
@@ -1866,7 +1866,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer20_conv1Out, w + 4_648_672, features_denseblock3_denselayer20_conv2Out, scratch, threads)
             // features.denseblock3.denselayer21.norm1, + features.denseblock3.denselayer21.relu1 fused
             let features_denseblock3_denselayer20_concatOut = a + 200_704  // 896×14×14
-            let features_denseblock3_denselayer21_norm1Out = a + 0  // 896×14×14
+            let features_denseblock3_denselayer21_norm1Out = a  // 896×14×14
             Self.features_denseblock3_denselayer21_norm1(features_denseblock3_denselayer20_concatOut, w + 4_714_240, features_denseblock3_denselayer21_norm1Out)
             // features.denseblock3.denselayer21.conv1, + features.denseblock3.denselayer21.norm2 folded, + features.denseblock3.denselayer21.relu2 fused
             let features_denseblock3_denselayer21_conv1Out = a + 175_616  // 128×14×14
@@ -1876,7 +1876,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer21_conv1Out, w + 4_830_848, features_denseblock3_denselayer21_conv2Out, scratch, threads)
             // features.denseblock3.denselayer22.norm1, + features.denseblock3.denselayer22.relu1 fused
             let features_denseblock3_denselayer21_concatOut = a + 200_704  // 928×14×14
-            let features_denseblock3_denselayer22_norm1Out = a + 0  // 928×14×14
+            let features_denseblock3_denselayer22_norm1Out = a  // 928×14×14
             Self.features_denseblock3_denselayer22_norm1(features_denseblock3_denselayer21_concatOut, w + 4_896_416, features_denseblock3_denselayer22_norm1Out)
             // features.denseblock3.denselayer22.conv1, + features.denseblock3.denselayer22.norm2 folded, + features.denseblock3.denselayer22.relu2 fused
             let features_denseblock3_denselayer22_conv1Out = a + 401_408  // 128×14×14
@@ -1886,7 +1886,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer22_conv1Out, w + 5_017_184, features_denseblock3_denselayer22_conv2Out, scratch, threads)
             // features.denseblock3.denselayer23.norm1, + features.denseblock3.denselayer23.relu1 fused
             let features_denseblock3_denselayer22_concatOut = a + 200_704  // 960×14×14
-            let features_denseblock3_denselayer23_norm1Out = a + 0  // 960×14×14
+            let features_denseblock3_denselayer23_norm1Out = a  // 960×14×14
             Self.features_denseblock3_denselayer23_norm1(features_denseblock3_denselayer22_concatOut, w + 5_082_752, features_denseblock3_denselayer23_norm1Out)
             // features.denseblock3.denselayer23.conv1, + features.denseblock3.denselayer23.norm2 folded, + features.denseblock3.denselayer23.relu2 fused
             let features_denseblock3_denselayer23_conv1Out = a + 401_408  // 128×14×14
@@ -1896,7 +1896,7 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer23_conv1Out, w + 5_207_680, features_denseblock3_denselayer23_conv2Out, scratch, threads)
             // features.denseblock3.denselayer24.norm1, + features.denseblock3.denselayer24.relu1 fused
             let features_denseblock3_denselayer23_concatOut = a + 200_704  // 992×14×14
-            let features_denseblock3_denselayer24_norm1Out = a + 0  // 992×14×14
+            let features_denseblock3_denselayer24_norm1Out = a  // 992×14×14
             Self.features_denseblock3_denselayer24_norm1(features_denseblock3_denselayer23_concatOut, w + 5_273_248, features_denseblock3_denselayer24_norm1Out)
             // features.denseblock3.denselayer24.conv1, + features.denseblock3.denselayer24.norm2 folded, + features.denseblock3.denselayer24.relu2 fused
             let features_denseblock3_denselayer24_conv1Out = a + 401_408  // 128×14×14
@@ -1906,11 +1906,11 @@ public struct Densenet121: Sendable {
             Self.features_denseblock3_denselayer1_conv2(features_denseblock3_denselayer24_conv1Out, w + 5_402_336, features_denseblock3_denselayer24_conv2Out, scratch, threads)
             // features.transition3.norm, + features.transition3.relu fused
             let features_denseblock3_denselayer24_concatOut = a + 200_704  // 1024×14×14
-            let features_transition3_normOut = a + 0  // 1024×14×14
+            let features_transition3_normOut = a  // 1024×14×14
             Self.features_transition3_norm(features_denseblock3_denselayer24_concatOut, w + 5_467_904, features_transition3_normOut)
             let features_transition3_convOut = a + 200_704  // 512×14×14
             Self.features_transition3_conv(features_transition3_normOut, w + 5_469_952, features_transition3_convOut, threads)
-            let features_transition3_poolOut = a + 0  // 512×7×7
+            let features_transition3_poolOut = a  // 512×7×7
             Self.features_transition3_pool(features_transition3_convOut, features_transition3_poolOut)
             // features.denseblock4.denselayer1.norm1, + features.denseblock4.denselayer1.relu1 fused
             let features_denseblock4_denselayer1_norm1Out = a + 50_176  // 512×7×7
@@ -1921,7 +1921,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer1_conv2Out = a + 25_088  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer1_conv1Out, w + 6_061_440, features_denseblock4_denselayer1_conv2Out, scratch, threads)
             // features.denseblock4.denselayer2.norm1, + features.denseblock4.denselayer2.relu1 fused
-            let features_denseblock4_denselayer1_concatOut = a + 0  // 544×7×7
+            let features_denseblock4_denselayer1_concatOut = a  // 544×7×7
             let features_denseblock4_denselayer2_norm1Out = a + 50_176  // 544×7×7
             Self.features_denseblock4_denselayer2_norm1(features_denseblock4_denselayer1_concatOut, w + 6_127_008, features_denseblock4_denselayer2_norm1Out)
             // features.denseblock4.denselayer2.conv1, + features.denseblock4.denselayer2.norm2 folded, + features.denseblock4.denselayer2.relu2 fused
@@ -1931,7 +1931,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer2_conv2Out = a + 26_656  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer2_conv1Out, w + 6_197_856, features_denseblock4_denselayer2_conv2Out, scratch, threads)
             // features.denseblock4.denselayer3.norm1, + features.denseblock4.denselayer3.relu1 fused
-            let features_denseblock4_denselayer2_concatOut = a + 0  // 576×7×7
+            let features_denseblock4_denselayer2_concatOut = a  // 576×7×7
             let features_denseblock4_denselayer3_norm1Out = a + 50_176  // 576×7×7
             Self.features_denseblock4_denselayer3_norm1(features_denseblock4_denselayer2_concatOut, w + 6_263_424, features_denseblock4_denselayer3_norm1Out)
             // features.denseblock4.denselayer3.conv1, + features.denseblock4.denselayer3.norm2 folded, + features.denseblock4.denselayer3.relu2 fused
@@ -1941,7 +1941,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer3_conv2Out = a + 28_224  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer3_conv1Out, w + 6_338_432, features_denseblock4_denselayer3_conv2Out, scratch, threads)
             // features.denseblock4.denselayer4.norm1, + features.denseblock4.denselayer4.relu1 fused
-            let features_denseblock4_denselayer3_concatOut = a + 0  // 608×7×7
+            let features_denseblock4_denselayer3_concatOut = a  // 608×7×7
             let features_denseblock4_denselayer4_norm1Out = a + 50_176  // 608×7×7
             Self.features_denseblock4_denselayer4_norm1(features_denseblock4_denselayer3_concatOut, w + 6_404_000, features_denseblock4_denselayer4_norm1Out)
             // features.denseblock4.denselayer4.conv1, + features.denseblock4.denselayer4.norm2 folded, + features.denseblock4.denselayer4.relu2 fused
@@ -1951,7 +1951,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer4_conv2Out = a + 29_792  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer4_conv1Out, w + 6_483_168, features_denseblock4_denselayer4_conv2Out, scratch, threads)
             // features.denseblock4.denselayer5.norm1, + features.denseblock4.denselayer5.relu1 fused
-            let features_denseblock4_denselayer4_concatOut = a + 0  // 640×7×7
+            let features_denseblock4_denselayer4_concatOut = a  // 640×7×7
             let features_denseblock4_denselayer5_norm1Out = a + 50_176  // 640×7×7
             Self.features_denseblock4_denselayer5_norm1(features_denseblock4_denselayer4_concatOut, w + 6_548_736, features_denseblock4_denselayer5_norm1Out)
             // features.denseblock4.denselayer5.conv1, + features.denseblock4.denselayer5.norm2 folded, + features.denseblock4.denselayer5.relu2 fused
@@ -1961,7 +1961,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer5_conv2Out = a + 31_360  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer5_conv1Out, w + 6_632_064, features_denseblock4_denselayer5_conv2Out, scratch, threads)
             // features.denseblock4.denselayer6.norm1, + features.denseblock4.denselayer6.relu1 fused
-            let features_denseblock4_denselayer5_concatOut = a + 0  // 672×7×7
+            let features_denseblock4_denselayer5_concatOut = a  // 672×7×7
             let features_denseblock4_denselayer6_norm1Out = a + 50_176  // 672×7×7
             Self.features_denseblock4_denselayer6_norm1(features_denseblock4_denselayer5_concatOut, w + 6_697_632, features_denseblock4_denselayer6_norm1Out)
             // features.denseblock4.denselayer6.conv1, + features.denseblock4.denselayer6.norm2 folded, + features.denseblock4.denselayer6.relu2 fused
@@ -1971,7 +1971,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer6_conv2Out = a + 32_928  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer6_conv1Out, w + 6_785_120, features_denseblock4_denselayer6_conv2Out, scratch, threads)
             // features.denseblock4.denselayer7.norm1, + features.denseblock4.denselayer7.relu1 fused
-            let features_denseblock4_denselayer6_concatOut = a + 0  // 704×7×7
+            let features_denseblock4_denselayer6_concatOut = a  // 704×7×7
             let features_denseblock4_denselayer7_norm1Out = a + 50_176  // 704×7×7
             Self.features_denseblock4_denselayer7_norm1(features_denseblock4_denselayer6_concatOut, w + 6_850_688, features_denseblock4_denselayer7_norm1Out)
             // features.denseblock4.denselayer7.conv1, + features.denseblock4.denselayer7.norm2 folded, + features.denseblock4.denselayer7.relu2 fused
@@ -1981,7 +1981,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer7_conv2Out = a + 34_496  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer7_conv1Out, w + 6_942_336, features_denseblock4_denselayer7_conv2Out, scratch, threads)
             // features.denseblock4.denselayer8.norm1, + features.denseblock4.denselayer8.relu1 fused
-            let features_denseblock4_denselayer7_concatOut = a + 0  // 736×7×7
+            let features_denseblock4_denselayer7_concatOut = a  // 736×7×7
             let features_denseblock4_denselayer8_norm1Out = a + 50_176  // 736×7×7
             Self.features_denseblock4_denselayer8_norm1(features_denseblock4_denselayer7_concatOut, w + 7_007_904, features_denseblock4_denselayer8_norm1Out)
             // features.denseblock4.denselayer8.conv1, + features.denseblock4.denselayer8.norm2 folded, + features.denseblock4.denselayer8.relu2 fused
@@ -1991,7 +1991,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer8_conv2Out = a + 36_064  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer8_conv1Out, w + 7_103_712, features_denseblock4_denselayer8_conv2Out, scratch, threads)
             // features.denseblock4.denselayer9.norm1, + features.denseblock4.denselayer9.relu1 fused
-            let features_denseblock4_denselayer8_concatOut = a + 0  // 768×7×7
+            let features_denseblock4_denselayer8_concatOut = a  // 768×7×7
             let features_denseblock4_denselayer9_norm1Out = a + 50_176  // 768×7×7
             Self.features_denseblock4_denselayer9_norm1(features_denseblock4_denselayer8_concatOut, w + 7_169_280, features_denseblock4_denselayer9_norm1Out)
             // features.denseblock4.denselayer9.conv1, + features.denseblock4.denselayer9.norm2 folded, + features.denseblock4.denselayer9.relu2 fused
@@ -2001,7 +2001,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer9_conv2Out = a + 37_632  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer9_conv1Out, w + 7_269_248, features_denseblock4_denselayer9_conv2Out, scratch, threads)
             // features.denseblock4.denselayer10.norm1, + features.denseblock4.denselayer10.relu1 fused
-            let features_denseblock4_denselayer9_concatOut = a + 0  // 800×7×7
+            let features_denseblock4_denselayer9_concatOut = a  // 800×7×7
             let features_denseblock4_denselayer10_norm1Out = a + 50_176  // 800×7×7
             Self.features_denseblock4_denselayer10_norm1(features_denseblock4_denselayer9_concatOut, w + 7_334_816, features_denseblock4_denselayer10_norm1Out)
             // features.denseblock4.denselayer10.conv1, + features.denseblock4.denselayer10.norm2 folded, + features.denseblock4.denselayer10.relu2 fused
@@ -2011,7 +2011,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer10_conv2Out = a + 39_200  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer10_conv1Out, w + 7_438_944, features_denseblock4_denselayer10_conv2Out, scratch, threads)
             // features.denseblock4.denselayer11.norm1, + features.denseblock4.denselayer11.relu1 fused
-            let features_denseblock4_denselayer10_concatOut = a + 0  // 832×7×7
+            let features_denseblock4_denselayer10_concatOut = a  // 832×7×7
             let features_denseblock4_denselayer11_norm1Out = a + 50_176  // 832×7×7
             Self.features_denseblock4_denselayer11_norm1(features_denseblock4_denselayer10_concatOut, w + 7_504_512, features_denseblock4_denselayer11_norm1Out)
             // features.denseblock4.denselayer11.conv1, + features.denseblock4.denselayer11.norm2 folded, + features.denseblock4.denselayer11.relu2 fused
@@ -2021,7 +2021,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer11_conv2Out = a + 40_768  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer11_conv1Out, w + 7_612_800, features_denseblock4_denselayer11_conv2Out, scratch, threads)
             // features.denseblock4.denselayer12.norm1, + features.denseblock4.denselayer12.relu1 fused
-            let features_denseblock4_denselayer11_concatOut = a + 0  // 864×7×7
+            let features_denseblock4_denselayer11_concatOut = a  // 864×7×7
             let features_denseblock4_denselayer12_norm1Out = a + 50_176  // 864×7×7
             Self.features_denseblock4_denselayer12_norm1(features_denseblock4_denselayer11_concatOut, w + 7_678_368, features_denseblock4_denselayer12_norm1Out)
             // features.denseblock4.denselayer12.conv1, + features.denseblock4.denselayer12.norm2 folded, + features.denseblock4.denselayer12.relu2 fused
@@ -2031,7 +2031,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer12_conv2Out = a + 42_336  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer12_conv1Out, w + 7_790_816, features_denseblock4_denselayer12_conv2Out, scratch, threads)
             // features.denseblock4.denselayer13.norm1, + features.denseblock4.denselayer13.relu1 fused
-            let features_denseblock4_denselayer12_concatOut = a + 0  // 896×7×7
+            let features_denseblock4_denselayer12_concatOut = a  // 896×7×7
             let features_denseblock4_denselayer13_norm1Out = a + 50_176  // 896×7×7
             Self.features_denseblock4_denselayer13_norm1(features_denseblock4_denselayer12_concatOut, w + 7_856_384, features_denseblock4_denselayer13_norm1Out)
             // features.denseblock4.denselayer13.conv1, + features.denseblock4.denselayer13.norm2 folded, + features.denseblock4.denselayer13.relu2 fused
@@ -2041,7 +2041,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer13_conv2Out = a + 43_904  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer13_conv1Out, w + 7_972_992, features_denseblock4_denselayer13_conv2Out, scratch, threads)
             // features.denseblock4.denselayer14.norm1, + features.denseblock4.denselayer14.relu1 fused
-            let features_denseblock4_denselayer13_concatOut = a + 0  // 928×7×7
+            let features_denseblock4_denselayer13_concatOut = a  // 928×7×7
             let features_denseblock4_denselayer14_norm1Out = a + 50_176  // 928×7×7
             Self.features_denseblock4_denselayer14_norm1(features_denseblock4_denselayer13_concatOut, w + 8_038_560, features_denseblock4_denselayer14_norm1Out)
             // features.denseblock4.denselayer14.conv1, + features.denseblock4.denselayer14.norm2 folded, + features.denseblock4.denselayer14.relu2 fused
@@ -2051,7 +2051,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer14_conv2Out = a + 45_472  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer14_conv1Out, w + 8_159_328, features_denseblock4_denselayer14_conv2Out, scratch, threads)
             // features.denseblock4.denselayer15.norm1, + features.denseblock4.denselayer15.relu1 fused
-            let features_denseblock4_denselayer14_concatOut = a + 0  // 960×7×7
+            let features_denseblock4_denselayer14_concatOut = a  // 960×7×7
             let features_denseblock4_denselayer15_norm1Out = a + 50_176  // 960×7×7
             Self.features_denseblock4_denselayer15_norm1(features_denseblock4_denselayer14_concatOut, w + 8_224_896, features_denseblock4_denselayer15_norm1Out)
             // features.denseblock4.denselayer15.conv1, + features.denseblock4.denselayer15.norm2 folded, + features.denseblock4.denselayer15.relu2 fused
@@ -2061,7 +2061,7 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer15_conv2Out = a + 47_040  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer15_conv1Out, w + 8_349_824, features_denseblock4_denselayer15_conv2Out, scratch, threads)
             // features.denseblock4.denselayer16.norm1, + features.denseblock4.denselayer16.relu1 fused
-            let features_denseblock4_denselayer15_concatOut = a + 0  // 992×7×7
+            let features_denseblock4_denselayer15_concatOut = a  // 992×7×7
             let features_denseblock4_denselayer16_norm1Out = a + 50_176  // 992×7×7
             Self.features_denseblock4_denselayer16_norm1(features_denseblock4_denselayer15_concatOut, w + 8_415_392, features_denseblock4_denselayer16_norm1Out)
             // features.denseblock4.denselayer16.conv1, + features.denseblock4.denselayer16.norm2 folded, + features.denseblock4.denselayer16.relu2 fused
@@ -2071,10 +2071,10 @@ public struct Densenet121: Sendable {
             let features_denseblock4_denselayer16_conv2Out = a + 48_608  // 32×7×7
             Self.features_denseblock4_denselayer1_conv2(features_denseblock4_denselayer16_conv1Out, w + 8_544_480, features_denseblock4_denselayer16_conv2Out, scratch, threads)
             // features.norm5, + relu fused
-            let features_denseblock4_denselayer16_concatOut = a + 0  // 1024×7×7
+            let features_denseblock4_denselayer16_concatOut = a  // 1024×7×7
             let features_norm5Out = a + 50_176  // 1024×7×7
             Self.features_norm5(features_denseblock4_denselayer16_concatOut, w + 8_610_048, features_norm5Out)
-            let adaptive_avg_poolOut = a + 0  // 1024×1×1
+            let adaptive_avg_poolOut = a  // 1024×1×1
             Self.adaptive_avg_pool(features_norm5Out, adaptive_avg_poolOut)
             let classifierOut = a + 1024  // 1000
             Self.classifier(adaptive_avg_poolOut, w + 8_612_096, classifierOut, threads)
@@ -2099,12 +2099,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2352
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9408 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9408
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 373, 2091) {
                             let first: Int = min(group &* 6, 12538)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                             let q1: Int = first &+ 1
@@ -2136,7 +2136,7 @@ extension Densenet121 {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 52_900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2165,10 +2165,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2198,7 +2198,7 @@ extension Densenet121 {
                             let count = min(16, 112 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 112 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                             }
@@ -2206,10 +2206,10 @@ extension Densenet121 {
                         }
                         for ow in stride(from: 0, to: 56, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -2224,7 +2224,7 @@ extension Densenet121 {
         // x: 64×56×56   y: 64×56×56
         // scale: w[0..<64]   shift: w[64..<128]
         for c in 0..<64 {
-            let s = w[c], t = w[64 &+ c]
+            let s = w[c], t = w[c &+ 64]
             for i in 0..<3136 {
                 let v = x[c &* 3136 &+ i] * s + t
                 y[c &* 3136 &+ i] = max(v, 0)
@@ -2247,7 +2247,7 @@ extension Densenet121 {
                         let filters: Int = min(4, 128 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 8192 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 8192
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -2265,7 +2265,7 @@ extension Densenet121 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2298,7 +2298,7 @@ extension Densenet121 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -2326,7 +2326,7 @@ extension Densenet121 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 272 &+ r &* 32
                         let target = transformed + targetOffset
@@ -2374,7 +2374,7 @@ extension Densenet121 {
                     let sourceOffset: Int = value &* 34_816
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 4096 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2406,7 +2406,7 @@ extension Densenet121 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 272
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2448,11 +2448,11 @@ extension Densenet121 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 512 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 32)
                             let m0_2 = Self.load8(m + 64)
                             let m0_3 = Self.load8(m + 96)
@@ -2476,9 +2476,9 @@ extension Densenet121 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2514,7 +2514,7 @@ extension Densenet121 {
         // x: 96×56×56   y: 96×56×56
         // scale: w[0..<96]   shift: w[96..<192]
         for c in 0..<96 {
-            let s = w[c], t = w[96 &+ c]
+            let s = w[c], t = w[c &+ 96]
             for i in 0..<3136 {
                 let v = x[c &* 3136 &+ i] * s + t
                 y[c &* 3136 &+ i] = max(v, 0)
@@ -2537,7 +2537,7 @@ extension Densenet121 {
                         let filters: Int = min(4, 128 &- firstFilter)
                         let kernelOffset: Int = block &* 384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 12_288 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 12_288
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 168, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -2555,7 +2555,7 @@ extension Densenet121 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<96 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2588,7 +2588,7 @@ extension Densenet121 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -2605,7 +2605,7 @@ extension Densenet121 {
         // x: 128×56×56   y: 128×56×56
         // scale: w[0..<128]   shift: w[128..<256]
         for c in 0..<128 {
-            let s = w[c], t = w[128 &+ c]
+            let s = w[c], t = w[c &+ 128]
             for i in 0..<3136 {
                 let v = x[c &* 3136 &+ i] * s + t
                 y[c &* 3136 &+ i] = max(v, 0)
@@ -2627,12 +2627,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 16_384
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 37, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2656,7 +2656,7 @@ extension Densenet121 {
                             for ic in 0..<128 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2683,10 +2683,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2706,7 +2706,7 @@ extension Densenet121 {
         // x: 160×56×56   y: 160×56×56
         // scale: w[0..<160]   shift: w[160..<320]
         for c in 0..<160 {
-            let s = w[c], t = w[160 &+ c]
+            let s = w[c], t = w[c &+ 160]
             for i in 0..<3136 {
                 let v = x[c &* 3136 &+ i] * s + t
                 y[c &* 3136 &+ i] = max(v, 0)
@@ -2728,12 +2728,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2560
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 20_480 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 20_480
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 28, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2757,7 +2757,7 @@ extension Densenet121 {
                             for ic in 0..<160 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2784,10 +2784,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2807,7 +2807,7 @@ extension Densenet121 {
         // x: 192×56×56   y: 192×56×56
         // scale: w[0..<192]   shift: w[192..<384]
         for c in 0..<192 {
-            let s = w[c], t = w[192 &+ c]
+            let s = w[c], t = w[c &+ 192]
             for i in 0..<3136 {
                 let v = x[c &* 3136 &+ i] * s + t
                 y[c &* 3136 &+ i] = max(v, 0)
@@ -2829,12 +2829,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 24_576 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 24_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 28, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2858,7 +2858,7 @@ extension Densenet121 {
                             for ic in 0..<192 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2885,10 +2885,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2908,7 +2908,7 @@ extension Densenet121 {
         // x: 224×56×56   y: 224×56×56
         // scale: w[0..<224]   shift: w[224..<448]
         for c in 0..<224 {
-            let s = w[c], t = w[224 &+ c]
+            let s = w[c], t = w[c &+ 224]
             for i in 0..<3136 {
                 let v = x[c &* 3136 &+ i] * s + t
                 y[c &* 3136 &+ i] = max(v, 0)
@@ -2930,12 +2930,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3584
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 28_672 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 28_672
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2959,7 +2959,7 @@ extension Densenet121 {
                             for ic in 0..<224 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2986,10 +2986,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3009,7 +3009,7 @@ extension Densenet121 {
         // x: 256×56×56   y: 256×56×56
         // scale: w[0..<256]   shift: w[256..<512]
         for c in 0..<256 {
-            let s = w[c], t = w[256 &+ c]
+            let s = w[c], t = w[c &+ 256]
             for i in 0..<3136 {
                 let v = x[c &* 3136 &+ i] * s + t
                 y[c &* 3136 &+ i] = max(v, 0)
@@ -3031,12 +3031,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3060,7 +3060,7 @@ extension Densenet121 {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3087,10 +3087,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3112,9 +3112,9 @@ extension Densenet121 {
             let planeOffset: Int = c &* 3136
             let plane = x + planeOffset
             for oh in 0..<28 {
-                let h0: Int = oh &* 2 &- 0
+                let h0: Int = oh &* 2
                 for ow in 0..<28 {
-                    let w0: Int = ow &* 2 &- 0
+                    let w0: Int = ow &* 2
                     var sum: Float = 0
                     var valid = 0
                     for i in 0..<2 {
@@ -3129,7 +3129,7 @@ extension Densenet121 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 2, 56) &- h0) &* (min(w0 &+ 2, 56) &- w0)
-                    y[(c &* 28 &+ oh) &* 28 &+ ow] = sum / Float(divisor)
+                    y[c &* 784 &+ oh &* 28 &+ ow] = sum / Float(divisor)
                 }
             }
         }
@@ -3142,7 +3142,7 @@ extension Densenet121 {
         // x: 128×28×28   y: 128×28×28
         // scale: w[0..<128]   shift: w[128..<256]
         for c in 0..<128 {
-            let s = w[c], t = w[128 &+ c]
+            let s = w[c], t = w[c &+ 128]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -3164,12 +3164,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 16_384
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 42, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3193,7 +3193,7 @@ extension Densenet121 {
                             for ic in 0..<128 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3220,10 +3220,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3254,7 +3254,7 @@ extension Densenet121 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -3302,7 +3302,7 @@ extension Densenet121 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 4096 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3334,7 +3334,7 @@ extension Densenet121 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3376,11 +3376,11 @@ extension Densenet121 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 512 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 32)
                             let m0_2 = Self.load8(m + 64)
                             let m0_3 = Self.load8(m + 96)
@@ -3404,9 +3404,9 @@ extension Densenet121 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3442,7 +3442,7 @@ extension Densenet121 {
         // x: 160×28×28   y: 160×28×28
         // scale: w[0..<160]   shift: w[160..<320]
         for c in 0..<160 {
-            let s = w[c], t = w[160 &+ c]
+            let s = w[c], t = w[c &+ 160]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -3464,12 +3464,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2560
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 20_480 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 20_480
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 32, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3493,7 +3493,7 @@ extension Densenet121 {
                             for ic in 0..<160 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3520,10 +3520,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3543,7 +3543,7 @@ extension Densenet121 {
         // x: 192×28×28   y: 192×28×28
         // scale: w[0..<192]   shift: w[192..<384]
         for c in 0..<192 {
-            let s = w[c], t = w[192 &+ c]
+            let s = w[c], t = w[c &+ 192]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -3565,12 +3565,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 24_576 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 24_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 28, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3594,7 +3594,7 @@ extension Densenet121 {
                             for ic in 0..<192 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3621,10 +3621,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3644,7 +3644,7 @@ extension Densenet121 {
         // x: 224×28×28   y: 224×28×28
         // scale: w[0..<224]   shift: w[224..<448]
         for c in 0..<224 {
-            let s = w[c], t = w[224 &+ c]
+            let s = w[c], t = w[c &+ 224]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -3666,12 +3666,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3584
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 28_672 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 28_672
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 23, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3695,7 +3695,7 @@ extension Densenet121 {
                             for ic in 0..<224 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3722,10 +3722,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3745,7 +3745,7 @@ extension Densenet121 {
         // x: 256×28×28   y: 256×28×28
         // scale: w[0..<256]   shift: w[256..<512]
         for c in 0..<256 {
-            let s = w[c], t = w[256 &+ c]
+            let s = w[c], t = w[c &+ 256]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -3767,12 +3767,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3796,7 +3796,7 @@ extension Densenet121 {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3823,10 +3823,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3846,7 +3846,7 @@ extension Densenet121 {
         // x: 288×28×28   y: 288×28×28
         // scale: w[0..<288]   shift: w[288..<576]
         for c in 0..<288 {
-            let s = w[c], t = w[288 &+ c]
+            let s = w[c], t = w[c &+ 288]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -3868,12 +3868,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4608
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 36_864 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 36_864
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3897,7 +3897,7 @@ extension Densenet121 {
                             for ic in 0..<288 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3924,10 +3924,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3947,7 +3947,7 @@ extension Densenet121 {
         // x: 320×28×28   y: 320×28×28
         // scale: w[0..<320]   shift: w[320..<640]
         for c in 0..<320 {
-            let s = w[c], t = w[320 &+ c]
+            let s = w[c], t = w[c &+ 320]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -3969,12 +3969,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 5120
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 40_960 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 40_960
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 14, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3998,7 +3998,7 @@ extension Densenet121 {
                             for ic in 0..<320 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4025,10 +4025,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4048,7 +4048,7 @@ extension Densenet121 {
         // x: 352×28×28   y: 352×28×28
         // scale: w[0..<352]   shift: w[352..<704]
         for c in 0..<352 {
-            let s = w[c], t = w[352 &+ c]
+            let s = w[c], t = w[c &+ 352]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -4070,12 +4070,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 5632
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 45_056 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 45_056
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 14, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -4099,7 +4099,7 @@ extension Densenet121 {
                             for ic in 0..<352 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4126,10 +4126,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4149,7 +4149,7 @@ extension Densenet121 {
         // x: 384×28×28   y: 384×28×28
         // scale: w[0..<384]   shift: w[384..<768]
         for c in 0..<384 {
-            let s = w[c], t = w[384 &+ c]
+            let s = w[c], t = w[c &+ 384]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -4171,12 +4171,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 6144
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 49_152 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 49_152
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 14, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -4200,7 +4200,7 @@ extension Densenet121 {
                             for ic in 0..<384 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4227,10 +4227,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4250,7 +4250,7 @@ extension Densenet121 {
         // x: 416×28×28   y: 416×28×28
         // scale: w[0..<416]   shift: w[416..<832]
         for c in 0..<416 {
-            let s = w[c], t = w[416 &+ c]
+            let s = w[c], t = w[c &+ 416]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -4272,12 +4272,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 6656
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 53_248 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 53_248
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -4301,7 +4301,7 @@ extension Densenet121 {
                             for ic in 0..<416 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4328,10 +4328,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4351,7 +4351,7 @@ extension Densenet121 {
         // x: 448×28×28   y: 448×28×28
         // scale: w[0..<448]   shift: w[448..<896]
         for c in 0..<448 {
-            let s = w[c], t = w[448 &+ c]
+            let s = w[c], t = w[c &+ 448]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -4373,12 +4373,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 7168
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 57_344 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 57_344
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -4402,7 +4402,7 @@ extension Densenet121 {
                             for ic in 0..<448 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4429,10 +4429,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4452,7 +4452,7 @@ extension Densenet121 {
         // x: 480×28×28   y: 480×28×28
         // scale: w[0..<480]   shift: w[480..<960]
         for c in 0..<480 {
-            let s = w[c], t = w[480 &+ c]
+            let s = w[c], t = w[c &+ 480]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -4474,12 +4474,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 7680
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 61_440 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 61_440
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -4503,7 +4503,7 @@ extension Densenet121 {
                             for ic in 0..<480 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4530,10 +4530,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4553,7 +4553,7 @@ extension Densenet121 {
         // x: 512×28×28   y: 512×28×28
         // scale: w[0..<512]   shift: w[512..<1024]
         for c in 0..<512 {
-            let s = w[c], t = w[512 &+ c]
+            let s = w[c], t = w[c &+ 512]
             for i in 0..<784 {
                 let v = x[c &* 784 &+ i] * s + t
                 y[c &* 784 &+ i] = max(v, 0)
@@ -4575,12 +4575,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 131_072 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 131_072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -4604,7 +4604,7 @@ extension Densenet121 {
                             for ic in 0..<512 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4631,10 +4631,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -4656,9 +4656,9 @@ extension Densenet121 {
             let planeOffset: Int = c &* 784
             let plane = x + planeOffset
             for oh in 0..<14 {
-                let h0: Int = oh &* 2 &- 0
+                let h0: Int = oh &* 2
                 for ow in 0..<14 {
-                    let w0: Int = ow &* 2 &- 0
+                    let w0: Int = ow &* 2
                     var sum: Float = 0
                     var valid = 0
                     for i in 0..<2 {
@@ -4673,7 +4673,7 @@ extension Densenet121 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 2, 28) &- h0) &* (min(w0 &+ 2, 28) &- w0)
-                    y[(c &* 14 &+ oh) &* 14 &+ ow] = sum / Float(divisor)
+                    y[c &* 196 &+ oh &* 14 &+ ow] = sum / Float(divisor)
                 }
             }
         }
@@ -4686,7 +4686,7 @@ extension Densenet121 {
         // x: 256×14×14   y: 256×14×14
         // scale: w[0..<256]   shift: w[256..<512]
         for c in 0..<256 {
-            let s = w[c], t = w[256 &+ c]
+            let s = w[c], t = w[c &+ 256]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -4708,8 +4708,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4740,7 +4740,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4775,8 +4775,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4807,7 +4807,7 @@ extension Densenet121 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4855,23 +4855,23 @@ extension Densenet121 {
                     let sourceOffset: Int = value &* 7168
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 4096 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -4887,7 +4887,7 @@ extension Densenet121 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4929,11 +4929,11 @@ extension Densenet121 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 512 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 32)
                             let m0_2 = Self.load8(m + 64)
                             let m0_3 = Self.load8(m + 96)
@@ -4957,9 +4957,9 @@ extension Densenet121 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -4995,7 +4995,7 @@ extension Densenet121 {
         // x: 288×14×14   y: 288×14×14
         // scale: w[0..<288]   shift: w[288..<576]
         for c in 0..<288 {
-            let s = w[c], t = w[288 &+ c]
+            let s = w[c], t = w[c &+ 288]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5017,12 +5017,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4608
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 36_864 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 36_864
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5046,7 +5046,7 @@ extension Densenet121 {
                             for ic in 0..<288 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5073,10 +5073,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5096,7 +5096,7 @@ extension Densenet121 {
         // x: 320×14×14   y: 320×14×14
         // scale: w[0..<320]   shift: w[320..<640]
         for c in 0..<320 {
-            let s = w[c], t = w[320 &+ c]
+            let s = w[c], t = w[c &+ 320]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5118,8 +5118,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 10_240
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 40_960 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 40_960
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5150,7 +5150,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -5185,8 +5185,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5206,7 +5206,7 @@ extension Densenet121 {
         // x: 352×14×14   y: 352×14×14
         // scale: w[0..<352]   shift: w[352..<704]
         for c in 0..<352 {
-            let s = w[c], t = w[352 &+ c]
+            let s = w[c], t = w[c &+ 352]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5228,12 +5228,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 5632
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 45_056 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 45_056
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 14, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5257,7 +5257,7 @@ extension Densenet121 {
                             for ic in 0..<352 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5284,10 +5284,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5307,7 +5307,7 @@ extension Densenet121 {
         // x: 384×14×14   y: 384×14×14
         // scale: w[0..<384]   shift: w[384..<768]
         for c in 0..<384 {
-            let s = w[c], t = w[384 &+ c]
+            let s = w[c], t = w[c &+ 384]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5329,8 +5329,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 12_288
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 49_152 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 49_152
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5361,7 +5361,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -5396,8 +5396,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5417,7 +5417,7 @@ extension Densenet121 {
         // x: 416×14×14   y: 416×14×14
         // scale: w[0..<416]   shift: w[416..<832]
         for c in 0..<416 {
-            let s = w[c], t = w[416 &+ c]
+            let s = w[c], t = w[c &+ 416]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5439,12 +5439,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 6656
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 53_248 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 53_248
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 11, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5468,7 +5468,7 @@ extension Densenet121 {
                             for ic in 0..<416 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5495,10 +5495,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5518,7 +5518,7 @@ extension Densenet121 {
         // x: 448×14×14   y: 448×14×14
         // scale: w[0..<448]   shift: w[448..<896]
         for c in 0..<448 {
-            let s = w[c], t = w[448 &+ c]
+            let s = w[c], t = w[c &+ 448]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5540,8 +5540,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 14_336
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 57_344 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 57_344
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5572,7 +5572,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -5607,8 +5607,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5628,7 +5628,7 @@ extension Densenet121 {
         // x: 480×14×14   y: 480×14×14
         // scale: w[0..<480]   shift: w[480..<960]
         for c in 0..<480 {
-            let s = w[c], t = w[480 &+ c]
+            let s = w[c], t = w[c &+ 480]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5650,12 +5650,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 7680
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 61_440 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 61_440
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5679,7 +5679,7 @@ extension Densenet121 {
                             for ic in 0..<480 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5706,10 +5706,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5729,7 +5729,7 @@ extension Densenet121 {
         // x: 512×14×14   y: 512×14×14
         // scale: w[0..<512]   shift: w[512..<1024]
         for c in 0..<512 {
-            let s = w[c], t = w[512 &+ c]
+            let s = w[c], t = w[c &+ 512]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5751,8 +5751,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5783,7 +5783,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -5818,8 +5818,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5839,7 +5839,7 @@ extension Densenet121 {
         // x: 544×14×14   y: 544×14×14
         // scale: w[0..<544]   shift: w[544..<1088]
         for c in 0..<544 {
-            let s = w[c], t = w[544 &+ c]
+            let s = w[c], t = w[c &+ 544]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5861,12 +5861,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8704
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 69_632 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 69_632
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5890,7 +5890,7 @@ extension Densenet121 {
                             for ic in 0..<544 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5917,10 +5917,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5940,7 +5940,7 @@ extension Densenet121 {
         // x: 576×14×14   y: 576×14×14
         // scale: w[0..<576]   shift: w[576..<1152]
         for c in 0..<576 {
-            let s = w[c], t = w[576 &+ c]
+            let s = w[c], t = w[c &+ 576]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -5962,8 +5962,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 18_432
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 73_728 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 73_728
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5994,7 +5994,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6029,8 +6029,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6050,7 +6050,7 @@ extension Densenet121 {
         // x: 608×14×14   y: 608×14×14
         // scale: w[0..<608]   shift: w[608..<1216]
         for c in 0..<608 {
-            let s = w[c], t = w[608 &+ c]
+            let s = w[c], t = w[c &+ 608]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6072,12 +6072,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 9728
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 77_824 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 77_824
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 7, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -6101,7 +6101,7 @@ extension Densenet121 {
                             for ic in 0..<608 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -6128,10 +6128,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6151,7 +6151,7 @@ extension Densenet121 {
         // x: 640×14×14   y: 640×14×14
         // scale: w[0..<640]   shift: w[640..<1280]
         for c in 0..<640 {
-            let s = w[c], t = w[640 &+ c]
+            let s = w[c], t = w[c &+ 640]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6173,8 +6173,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 20_480
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 81_920 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 81_920
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -6205,7 +6205,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6240,8 +6240,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6261,7 +6261,7 @@ extension Densenet121 {
         // x: 672×14×14   y: 672×14×14
         // scale: w[0..<672]   shift: w[672..<1344]
         for c in 0..<672 {
-            let s = w[c], t = w[672 &+ c]
+            let s = w[c], t = w[c &+ 672]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6283,12 +6283,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 10_752
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 86_016 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 86_016
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 7, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -6312,7 +6312,7 @@ extension Densenet121 {
                             for ic in 0..<672 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -6339,10 +6339,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6362,7 +6362,7 @@ extension Densenet121 {
         // x: 704×14×14   y: 704×14×14
         // scale: w[0..<704]   shift: w[704..<1408]
         for c in 0..<704 {
-            let s = w[c], t = w[704 &+ c]
+            let s = w[c], t = w[c &+ 704]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6384,8 +6384,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 22_528
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 90_112 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 90_112
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -6416,7 +6416,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6451,8 +6451,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6472,7 +6472,7 @@ extension Densenet121 {
         // x: 736×14×14   y: 736×14×14
         // scale: w[0..<736]   shift: w[736..<1472]
         for c in 0..<736 {
-            let s = w[c], t = w[736 &+ c]
+            let s = w[c], t = w[c &+ 736]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6494,12 +6494,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 11_776
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 94_208 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 94_208
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 7, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -6523,7 +6523,7 @@ extension Densenet121 {
                             for ic in 0..<736 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -6550,10 +6550,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6573,7 +6573,7 @@ extension Densenet121 {
         // x: 768×14×14   y: 768×14×14
         // scale: w[0..<768]   shift: w[768..<1536]
         for c in 0..<768 {
-            let s = w[c], t = w[768 &+ c]
+            let s = w[c], t = w[c &+ 768]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6595,8 +6595,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 24_576
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 98_304 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 98_304
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -6627,7 +6627,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6662,8 +6662,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6683,7 +6683,7 @@ extension Densenet121 {
         // x: 800×14×14   y: 800×14×14
         // scale: w[0..<800]   shift: w[800..<1600]
         for c in 0..<800 {
-            let s = w[c], t = w[800 &+ c]
+            let s = w[c], t = w[c &+ 800]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6705,12 +6705,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 12_800
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 102_400 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 102_400
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 4, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -6734,7 +6734,7 @@ extension Densenet121 {
                             for ic in 0..<800 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -6761,10 +6761,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6784,7 +6784,7 @@ extension Densenet121 {
         // x: 832×14×14   y: 832×14×14
         // scale: w[0..<832]   shift: w[832..<1664]
         for c in 0..<832 {
-            let s = w[c], t = w[832 &+ c]
+            let s = w[c], t = w[c &+ 832]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6806,8 +6806,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 26_624
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 106_496 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 106_496
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -6838,7 +6838,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6873,8 +6873,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6894,7 +6894,7 @@ extension Densenet121 {
         // x: 864×14×14   y: 864×14×14
         // scale: w[0..<864]   shift: w[864..<1728]
         for c in 0..<864 {
-            let s = w[c], t = w[864 &+ c]
+            let s = w[c], t = w[c &+ 864]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -6916,12 +6916,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 13_824
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 110_592 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 110_592
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 4, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -6945,7 +6945,7 @@ extension Densenet121 {
                             for ic in 0..<864 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -6972,10 +6972,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6995,7 +6995,7 @@ extension Densenet121 {
         // x: 896×14×14   y: 896×14×14
         // scale: w[0..<896]   shift: w[896..<1792]
         for c in 0..<896 {
-            let s = w[c], t = w[896 &+ c]
+            let s = w[c], t = w[c &+ 896]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -7017,8 +7017,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 28_672
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 114_688 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 114_688
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -7049,7 +7049,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -7084,8 +7084,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -7105,7 +7105,7 @@ extension Densenet121 {
         // x: 928×14×14   y: 928×14×14
         // scale: w[0..<928]   shift: w[928..<1856]
         for c in 0..<928 {
-            let s = w[c], t = w[928 &+ c]
+            let s = w[c], t = w[c &+ 928]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -7127,12 +7127,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 14_848
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 118_784 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 118_784
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 4, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -7156,7 +7156,7 @@ extension Densenet121 {
                             for ic in 0..<928 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -7183,10 +7183,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -7206,7 +7206,7 @@ extension Densenet121 {
         // x: 960×14×14   y: 960×14×14
         // scale: w[0..<960]   shift: w[960..<1920]
         for c in 0..<960 {
-            let s = w[c], t = w[960 &+ c]
+            let s = w[c], t = w[c &+ 960]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -7228,8 +7228,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 30_720
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 122_880 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 122_880
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -7260,7 +7260,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -7295,8 +7295,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -7316,7 +7316,7 @@ extension Densenet121 {
         // x: 992×14×14   y: 992×14×14
         // scale: w[0..<992]   shift: w[992..<1984]
         for c in 0..<992 {
-            let s = w[c], t = w[992 &+ c]
+            let s = w[c], t = w[c &+ 992]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -7338,12 +7338,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 15_872
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 126_976 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 126_976
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 4, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -7367,7 +7367,7 @@ extension Densenet121 {
                             for ic in 0..<992 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -7394,10 +7394,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -7417,7 +7417,7 @@ extension Densenet121 {
         // x: 1024×14×14   y: 1024×14×14
         // scale: w[0..<1024]   shift: w[1024..<2048]
         for c in 0..<1024 {
-            let s = w[c], t = w[1024 &+ c]
+            let s = w[c], t = w[c &+ 1024]
             for i in 0..<196 {
                 let v = x[c &* 196 &+ i] * s + t
                 y[c &* 196 &+ i] = max(v, 0)
@@ -7439,8 +7439,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 32_768
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 524_288 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 524_288
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -7471,7 +7471,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -7506,8 +7506,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -7529,9 +7529,9 @@ extension Densenet121 {
             let planeOffset: Int = c &* 196
             let plane = x + planeOffset
             for oh in 0..<7 {
-                let h0: Int = oh &* 2 &- 0
+                let h0: Int = oh &* 2
                 for ow in 0..<7 {
-                    let w0: Int = ow &* 2 &- 0
+                    let w0: Int = ow &* 2
                     var sum: Float = 0
                     var valid = 0
                     for i in 0..<2 {
@@ -7546,7 +7546,7 @@ extension Densenet121 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 2, 14) &- h0) &* (min(w0 &+ 2, 14) &- w0)
-                    y[(c &* 7 &+ oh) &* 7 &+ ow] = sum / Float(divisor)
+                    y[c &* 49 &+ oh &* 7 &+ ow] = sum / Float(divisor)
                 }
             }
         }
@@ -7559,7 +7559,7 @@ extension Densenet121 {
         // x: 512×7×7   y: 512×7×7
         // scale: w[0..<512]   shift: w[512..<1024]
         for c in 0..<512 {
-            let s = w[c], t = w[512 &+ c]
+            let s = w[c], t = w[c &+ 512]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -7581,8 +7581,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -7613,7 +7613,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -7648,8 +7648,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -7680,7 +7680,7 @@ extension Densenet121 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -7728,7 +7728,7 @@ extension Densenet121 {
                     let sourceOffset: Int = value &* 4096
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 4096 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -7760,7 +7760,7 @@ extension Densenet121 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -7802,11 +7802,11 @@ extension Densenet121 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 512 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 32)
                             let m0_2 = Self.load8(m + 64)
                             let m0_3 = Self.load8(m + 96)
@@ -7830,9 +7830,9 @@ extension Densenet121 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -7868,7 +7868,7 @@ extension Densenet121 {
         // x: 544×7×7   y: 544×7×7
         // scale: w[0..<544]   shift: w[544..<1088]
         for c in 0..<544 {
-            let s = w[c], t = w[544 &+ c]
+            let s = w[c], t = w[c &+ 544]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -7890,12 +7890,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8704
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 69_632 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 69_632
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 9) {
                             let first: Int = min(group &* 6, 43)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -7919,7 +7919,7 @@ extension Densenet121 {
                             for ic in 0..<544 {
                                 let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -7946,10 +7946,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -7969,7 +7969,7 @@ extension Densenet121 {
         // x: 576×7×7   y: 576×7×7
         // scale: w[0..<576]   shift: w[576..<1152]
         for c in 0..<576 {
-            let s = w[c], t = w[576 &+ c]
+            let s = w[c], t = w[c &+ 576]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -7991,8 +7991,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 18_432
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 73_728 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 73_728
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -8023,7 +8023,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -8058,8 +8058,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8079,7 +8079,7 @@ extension Densenet121 {
         // x: 608×7×7   y: 608×7×7
         // scale: w[0..<608]   shift: w[608..<1216]
         for c in 0..<608 {
-            let s = w[c], t = w[608 &+ c]
+            let s = w[c], t = w[c &+ 608]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8101,12 +8101,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 9728
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 77_824 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 77_824
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 9) {
                             let first: Int = min(group &* 6, 43)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -8130,7 +8130,7 @@ extension Densenet121 {
                             for ic in 0..<608 {
                                 let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -8157,10 +8157,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8180,7 +8180,7 @@ extension Densenet121 {
         // x: 640×7×7   y: 640×7×7
         // scale: w[0..<640]   shift: w[640..<1280]
         for c in 0..<640 {
-            let s = w[c], t = w[640 &+ c]
+            let s = w[c], t = w[c &+ 640]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8202,8 +8202,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 20_480
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 81_920 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 81_920
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -8234,7 +8234,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -8269,8 +8269,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8290,7 +8290,7 @@ extension Densenet121 {
         // x: 672×7×7   y: 672×7×7
         // scale: w[0..<672]   shift: w[672..<1344]
         for c in 0..<672 {
-            let s = w[c], t = w[672 &+ c]
+            let s = w[c], t = w[c &+ 672]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8312,12 +8312,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 10_752
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 86_016 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 86_016
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 9) {
                             let first: Int = min(group &* 6, 43)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -8341,7 +8341,7 @@ extension Densenet121 {
                             for ic in 0..<672 {
                                 let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -8368,10 +8368,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8391,7 +8391,7 @@ extension Densenet121 {
         // x: 704×7×7   y: 704×7×7
         // scale: w[0..<704]   shift: w[704..<1408]
         for c in 0..<704 {
-            let s = w[c], t = w[704 &+ c]
+            let s = w[c], t = w[c &+ 704]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8413,8 +8413,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 22_528
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 90_112 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 90_112
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -8445,7 +8445,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -8480,8 +8480,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8501,7 +8501,7 @@ extension Densenet121 {
         // x: 736×7×7   y: 736×7×7
         // scale: w[0..<736]   shift: w[736..<1472]
         for c in 0..<736 {
-            let s = w[c], t = w[736 &+ c]
+            let s = w[c], t = w[c &+ 736]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8523,12 +8523,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 11_776
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 94_208 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 94_208
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 9) {
                             let first: Int = min(group &* 6, 43)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -8552,7 +8552,7 @@ extension Densenet121 {
                             for ic in 0..<736 {
                                 let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -8579,10 +8579,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8602,7 +8602,7 @@ extension Densenet121 {
         // x: 768×7×7   y: 768×7×7
         // scale: w[0..<768]   shift: w[768..<1536]
         for c in 0..<768 {
-            let s = w[c], t = w[768 &+ c]
+            let s = w[c], t = w[c &+ 768]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8624,8 +8624,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 24_576
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 98_304 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 98_304
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -8656,7 +8656,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -8691,8 +8691,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8712,7 +8712,7 @@ extension Densenet121 {
         // x: 800×7×7   y: 800×7×7
         // scale: w[0..<800]   shift: w[800..<1600]
         for c in 0..<800 {
-            let s = w[c], t = w[800 &+ c]
+            let s = w[c], t = w[c &+ 800]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8734,12 +8734,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 12_800
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 102_400 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 102_400
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 9) {
                             let first: Int = min(group &* 6, 43)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -8763,7 +8763,7 @@ extension Densenet121 {
                             for ic in 0..<800 {
                                 let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -8790,10 +8790,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8813,7 +8813,7 @@ extension Densenet121 {
         // x: 832×7×7   y: 832×7×7
         // scale: w[0..<832]   shift: w[832..<1664]
         for c in 0..<832 {
-            let s = w[c], t = w[832 &+ c]
+            let s = w[c], t = w[c &+ 832]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8835,8 +8835,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 26_624
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 106_496 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 106_496
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -8867,7 +8867,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -8902,8 +8902,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -8923,7 +8923,7 @@ extension Densenet121 {
         // x: 864×7×7   y: 864×7×7
         // scale: w[0..<864]   shift: w[864..<1728]
         for c in 0..<864 {
-            let s = w[c], t = w[864 &+ c]
+            let s = w[c], t = w[c &+ 864]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -8945,12 +8945,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 13_824
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 110_592 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 110_592
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 9) {
                             let first: Int = min(group &* 6, 43)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -8974,7 +8974,7 @@ extension Densenet121 {
                             for ic in 0..<864 {
                                 let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -9001,10 +9001,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -9024,7 +9024,7 @@ extension Densenet121 {
         // x: 896×7×7   y: 896×7×7
         // scale: w[0..<896]   shift: w[896..<1792]
         for c in 0..<896 {
-            let s = w[c], t = w[896 &+ c]
+            let s = w[c], t = w[c &+ 896]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -9046,8 +9046,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 28_672
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 114_688 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 114_688
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -9078,7 +9078,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -9113,8 +9113,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -9134,7 +9134,7 @@ extension Densenet121 {
         // x: 928×7×7   y: 928×7×7
         // scale: w[0..<928]   shift: w[928..<1856]
         for c in 0..<928 {
-            let s = w[c], t = w[928 &+ c]
+            let s = w[c], t = w[c &+ 928]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -9156,12 +9156,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 14_848
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 118_784 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 118_784
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 9) {
                             let first: Int = min(group &* 6, 43)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -9185,7 +9185,7 @@ extension Densenet121 {
                             for ic in 0..<928 {
                                 let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -9212,10 +9212,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -9235,7 +9235,7 @@ extension Densenet121 {
         // x: 960×7×7   y: 960×7×7
         // scale: w[0..<960]   shift: w[960..<1920]
         for c in 0..<960 {
-            let s = w[c], t = w[960 &+ c]
+            let s = w[c], t = w[c &+ 960]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -9257,8 +9257,8 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 30_720
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 122_880 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 122_880
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -9289,7 +9289,7 @@ extension Densenet121 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -9324,8 +9324,8 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -9345,7 +9345,7 @@ extension Densenet121 {
         // x: 992×7×7   y: 992×7×7
         // scale: w[0..<992]   shift: w[992..<1984]
         for c in 0..<992 {
-            let s = w[c], t = w[992 &+ c]
+            let s = w[c], t = w[c &+ 992]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -9367,12 +9367,12 @@ extension Densenet121 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 15_872
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 126_976 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 126_976
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 9) {
                             let first: Int = min(group &* 6, 43)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -9396,7 +9396,7 @@ extension Densenet121 {
                             for ic in 0..<992 {
                                 let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -9423,10 +9423,10 @@ extension Densenet121 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -9446,7 +9446,7 @@ extension Densenet121 {
         // x: 1024×7×7   y: 1024×7×7
         // scale: w[0..<1024]   shift: w[1024..<2048]
         for c in 0..<1024 {
-            let s = w[c], t = w[1024 &+ c]
+            let s = w[c], t = w[c &+ 1024]
             for i in 0..<49 {
                 let v = x[c &* 49 &+ i] * s + t
                 y[c &* 49 &+ i] = max(v, 0)
@@ -9462,12 +9462,12 @@ extension Densenet121 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<1024 {
             for i in 0..<1 {
-                let h0: Int = i &* 7 / 1, h1 = ((i &+ 1) &* 7 &+ 0) / 1
+                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7 / 1, w1 = ((j &+ 1) &* 7 &+ 0) / 1
+                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
-                    y[(c &* 1 &+ i) &* 1 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -9484,7 +9484,7 @@ extension Densenet121 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 1_024_000]
                 }
             }
         }

@@ -4,7 +4,7 @@
 import Foundation
 
 /// enet_camvid12: 3×512×512 → 12×512×512, 363,856 parameters, 1,931,673,600 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct EnetCamvid12: Sendable {
@@ -1261,14 +1261,14 @@ public struct EnetCamvid12: Sendable {
         let scratch = a + 5_767_168  // padded copies
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
-            let initial_convOut = a + 0  // 13×256×256
-            Self.initial_conv(x, w + 0, initial_convOut, scratch, threads)
+            let initial_convOut = a  // 13×256×256
+            Self.initial_conv(x, w, initial_convOut, scratch, threads)
             let initial_poolOut = a + 851_968  // 3×256×256
             Self.initial_pool(x, initial_poolOut, threads)
-            let initial_concatOut = a + 0  // 16×256×256
+            let initial_concatOut = a  // 16×256×256
             let initial_bnOut = a + 1_048_576  // 16×256×256
             Self.initial_bn(initial_concatOut, w + 448, initial_bnOut)
-            let initial_preluOut = a + 0  // 16×256×256
+            let initial_preluOut = a  // 16×256×256
             Self.initial_prelu(initial_bnOut, w + 480, initial_preluOut)
             // bottleneck1_0.proj, + bottleneck1_0.bn1 folded
             let bottleneck1_0_projOut = a + 1_048_576  // 16×128×128
@@ -1287,11 +1287,11 @@ public struct EnetCamvid12: Sendable {
             let bottleneck1_0_poolOut = a + 1_048_576  // 16×128×128
             let bottleneck1_0_poolIndices = a + 1_310_720  // 16×128×128
             Self.bottleneck1_0_pool(initial_preluOut, bottleneck1_0_poolOut, bottleneck1_0_poolIndices)
-            let bottleneck1_0_channel_padOut = a + 0  // 64×128×128
+            let bottleneck1_0_channel_padOut = a  // 64×128×128
             Self.bottleneck1_0_channel_pad(bottleneck1_0_poolOut, bottleneck1_0_channel_padOut)
             let bottleneck1_0_addOut = a + 2_621_440  // 64×128×128
             Self.bottleneck1_0_add(bottleneck1_0_expandOut, bottleneck1_0_channel_padOut, bottleneck1_0_addOut)
-            let bottleneck1_0_prelu_outOut = a + 0  // 64×128×128
+            let bottleneck1_0_prelu_outOut = a  // 64×128×128
             Self.bottleneck1_0_prelu_out(bottleneck1_0_addOut, w + 5024, bottleneck1_0_prelu_outOut)
             // bottleneck1_1.proj, + bottleneck1_1.bn1 folded
             let bottleneck1_1_projOut = a + 1_048_576  // 16×128×128
@@ -1312,7 +1312,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck1_1_addOut = a + 2_883_584  // 64×128×128
             Self.bottleneck1_0_add(bottleneck1_1_expandOut, bottleneck1_0_prelu_outOut, bottleneck1_1_addOut)
             // bottleneck1_1.prelu_out (bottleneck1_0_prelu_out's function)
-            let bottleneck1_1_prelu_outOut = a + 0  // 64×128×128
+            let bottleneck1_1_prelu_outOut = a  // 64×128×128
             Self.bottleneck1_0_prelu_out(bottleneck1_1_addOut, w + 9664, bottleneck1_1_prelu_outOut)
             // bottleneck1_2.proj, + bottleneck1_2.bn1 folded (bottleneck1_1_proj's function)
             let bottleneck1_2_projOut = a + 1_048_576  // 16×128×128
@@ -1333,7 +1333,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck1_2_addOut = a + 2_883_584  // 64×128×128
             Self.bottleneck1_0_add(bottleneck1_2_expandOut, bottleneck1_1_prelu_outOut, bottleneck1_2_addOut)
             // bottleneck1_2.prelu_out (bottleneck1_0_prelu_out's function)
-            let bottleneck1_2_prelu_outOut = a + 0  // 64×128×128
+            let bottleneck1_2_prelu_outOut = a  // 64×128×128
             Self.bottleneck1_0_prelu_out(bottleneck1_2_addOut, w + 14_304, bottleneck1_2_prelu_outOut)
             // bottleneck1_3.proj, + bottleneck1_3.bn1 folded (bottleneck1_1_proj's function)
             let bottleneck1_3_projOut = a + 1_048_576  // 16×128×128
@@ -1354,7 +1354,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck1_3_addOut = a + 2_883_584  // 64×128×128
             Self.bottleneck1_0_add(bottleneck1_3_expandOut, bottleneck1_2_prelu_outOut, bottleneck1_3_addOut)
             // bottleneck1_3.prelu_out (bottleneck1_0_prelu_out's function)
-            let bottleneck1_3_prelu_outOut = a + 0  // 64×128×128
+            let bottleneck1_3_prelu_outOut = a  // 64×128×128
             Self.bottleneck1_0_prelu_out(bottleneck1_3_addOut, w + 18_944, bottleneck1_3_prelu_outOut)
             // bottleneck1_4.proj, + bottleneck1_4.bn1 folded (bottleneck1_1_proj's function)
             let bottleneck1_4_projOut = a + 1_048_576  // 16×128×128
@@ -1375,7 +1375,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck1_4_addOut = a + 2_883_584  // 64×128×128
             Self.bottleneck1_0_add(bottleneck1_4_expandOut, bottleneck1_3_prelu_outOut, bottleneck1_4_addOut)
             // bottleneck1_4.prelu_out (bottleneck1_0_prelu_out's function)
-            let bottleneck1_4_prelu_outOut = a + 0  // 64×128×128
+            let bottleneck1_4_prelu_outOut = a  // 64×128×128
             Self.bottleneck1_0_prelu_out(bottleneck1_4_addOut, w + 23_584, bottleneck1_4_prelu_outOut)
             // bottleneck2_0.proj, + bottleneck2_0.bn1 folded
             let bottleneck2_0_projOut = a + 1_048_576  // 32×64×64
@@ -1394,11 +1394,11 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_0_poolOut = a + 1_048_576  // 64×64×64
             let bottleneck2_0_poolIndices = a + 2_097_152  // 64×64×64
             Self.bottleneck2_0_pool(bottleneck1_4_prelu_outOut, bottleneck2_0_poolOut, bottleneck2_0_poolIndices)
-            let bottleneck2_0_channel_padOut = a + 0  // 128×64×64
+            let bottleneck2_0_channel_padOut = a  // 128×64×64
             Self.bottleneck2_0_channel_pad(bottleneck2_0_poolOut, bottleneck2_0_channel_padOut)
             let bottleneck2_0_addOut = a + 524_288  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_0_expandOut, bottleneck2_0_channel_padOut, bottleneck2_0_addOut)
-            let bottleneck2_0_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_0_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_0_addOut, w + 52_704, bottleneck2_0_prelu_outOut)
             // bottleneck2_1.proj, + bottleneck2_1.bn1 folded
             let bottleneck2_1_projOut = a + 524_288  // 32×64×64
@@ -1419,7 +1419,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_1_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_1_expandOut, bottleneck2_0_prelu_outOut, bottleneck2_1_addOut)
             // bottleneck2_1.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck2_1_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_1_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_1_addOut, w + 77_856, bottleneck2_1_prelu_outOut)
             // bottleneck2_2.proj, + bottleneck2_2.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck2_2_projOut = a + 524_288  // 32×64×64
@@ -1440,7 +1440,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_2_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_2_expandOut, bottleneck2_1_prelu_outOut, bottleneck2_2_addOut)
             // bottleneck2_2.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck2_2_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_2_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_2_addOut, w + 95_840, bottleneck2_2_prelu_outOut)
             // bottleneck2_3.proj, + bottleneck2_3.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck2_3_projOut = a + 524_288  // 32×64×64
@@ -1463,7 +1463,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_3_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_3_expandOut, bottleneck2_2_prelu_outOut, bottleneck2_3_addOut)
             // bottleneck2_3.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck2_3_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_3_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_3_addOut, w + 114_880, bottleneck2_3_prelu_outOut)
             // bottleneck2_4.proj, + bottleneck2_4.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck2_4_projOut = a + 524_288  // 32×64×64
@@ -1484,7 +1484,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_4_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_4_expandOut, bottleneck2_3_prelu_outOut, bottleneck2_4_addOut)
             // bottleneck2_4.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck2_4_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_4_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_4_addOut, w + 132_864, bottleneck2_4_prelu_outOut)
             // bottleneck2_5.proj, + bottleneck2_5.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck2_5_projOut = a + 524_288  // 32×64×64
@@ -1505,7 +1505,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_5_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_5_expandOut, bottleneck2_4_prelu_outOut, bottleneck2_5_addOut)
             // bottleneck2_5.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck2_5_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_5_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_5_addOut, w + 158_016, bottleneck2_5_prelu_outOut)
             // bottleneck2_6.proj, + bottleneck2_6.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck2_6_projOut = a + 524_288  // 32×64×64
@@ -1526,7 +1526,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_6_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_6_expandOut, bottleneck2_5_prelu_outOut, bottleneck2_6_addOut)
             // bottleneck2_6.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck2_6_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_6_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_6_addOut, w + 176_000, bottleneck2_6_prelu_outOut)
             // bottleneck2_7.proj, + bottleneck2_7.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck2_7_projOut = a + 524_288  // 32×64×64
@@ -1550,7 +1550,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_7_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_7_expandOut, bottleneck2_6_prelu_outOut, bottleneck2_7_addOut)
             // bottleneck2_7.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck2_7_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_7_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_7_addOut, w + 195_040, bottleneck2_7_prelu_outOut)
             // bottleneck2_8.proj, + bottleneck2_8.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck2_8_projOut = a + 524_288  // 32×64×64
@@ -1571,7 +1571,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck2_8_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck2_8_expandOut, bottleneck2_7_prelu_outOut, bottleneck2_8_addOut)
             // bottleneck2_8.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck2_8_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck2_8_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck2_8_addOut, w + 213_024, bottleneck2_8_prelu_outOut)
             // bottleneck3_1.proj, + bottleneck3_1.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck3_1_projOut = a + 524_288  // 32×64×64
@@ -1592,7 +1592,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck3_1_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck3_1_expandOut, bottleneck2_8_prelu_outOut, bottleneck3_1_addOut)
             // bottleneck3_1.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck3_1_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck3_1_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck3_1_addOut, w + 238_176, bottleneck3_1_prelu_outOut)
             // bottleneck3_2.proj, + bottleneck3_2.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck3_2_projOut = a + 524_288  // 32×64×64
@@ -1613,7 +1613,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck3_2_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck3_2_expandOut, bottleneck3_1_prelu_outOut, bottleneck3_2_addOut)
             // bottleneck3_2.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck3_2_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck3_2_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck3_2_addOut, w + 256_160, bottleneck3_2_prelu_outOut)
             // bottleneck3_3.proj, + bottleneck3_3.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck3_3_projOut = a + 524_288  // 32×64×64
@@ -1637,7 +1637,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck3_3_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck3_3_expandOut, bottleneck3_2_prelu_outOut, bottleneck3_3_addOut)
             // bottleneck3_3.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck3_3_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck3_3_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck3_3_addOut, w + 275_200, bottleneck3_3_prelu_outOut)
             // bottleneck3_4.proj, + bottleneck3_4.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck3_4_projOut = a + 524_288  // 32×64×64
@@ -1658,7 +1658,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck3_4_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck3_4_expandOut, bottleneck3_3_prelu_outOut, bottleneck3_4_addOut)
             // bottleneck3_4.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck3_4_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck3_4_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck3_4_addOut, w + 293_184, bottleneck3_4_prelu_outOut)
             // bottleneck3_5.proj, + bottleneck3_5.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck3_5_projOut = a + 524_288  // 32×64×64
@@ -1679,7 +1679,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck3_5_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck3_5_expandOut, bottleneck3_4_prelu_outOut, bottleneck3_5_addOut)
             // bottleneck3_5.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck3_5_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck3_5_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck3_5_addOut, w + 318_336, bottleneck3_5_prelu_outOut)
             // bottleneck3_6.proj, + bottleneck3_6.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck3_6_projOut = a + 524_288  // 32×64×64
@@ -1700,7 +1700,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck3_6_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck3_6_expandOut, bottleneck3_5_prelu_outOut, bottleneck3_6_addOut)
             // bottleneck3_6.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck3_6_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck3_6_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck3_6_addOut, w + 336_320, bottleneck3_6_prelu_outOut)
             // bottleneck3_7.proj, + bottleneck3_7.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck3_7_projOut = a + 524_288  // 32×64×64
@@ -1724,7 +1724,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck3_7_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck3_7_expandOut, bottleneck3_6_prelu_outOut, bottleneck3_7_addOut)
             // bottleneck3_7.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck3_7_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck3_7_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck3_7_addOut, w + 355_360, bottleneck3_7_prelu_outOut)
             // bottleneck3_8.proj, + bottleneck3_8.bn1 folded (bottleneck2_1_proj's function)
             let bottleneck3_8_projOut = a + 524_288  // 32×64×64
@@ -1745,7 +1745,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck3_8_addOut = a + 1_572_864  // 128×64×64
             Self.bottleneck2_0_add(bottleneck3_8_expandOut, bottleneck3_7_prelu_outOut, bottleneck3_8_addOut)
             // bottleneck3_8.prelu_out (bottleneck2_0_prelu_out's function)
-            let bottleneck3_8_prelu_outOut = a + 0  // 128×64×64
+            let bottleneck3_8_prelu_outOut = a  // 128×64×64
             Self.bottleneck2_0_prelu_out(bottleneck3_8_addOut, w + 373_344, bottleneck3_8_prelu_outOut)
             // bottleneck4_0.proj, + bottleneck4_0.bn1 folded, + bottleneck4_0.relu1 fused
             let bottleneck4_0_projOut = a + 524_288  // 16×64×64
@@ -1762,12 +1762,12 @@ public struct EnetCamvid12: Sendable {
             let bottleneck4_0_unpoolOut = a + 3_407_872  // 64×128×128
             Self.bottleneck4_0_unpool(bottleneck4_0_shortcut_convOut, bottleneck2_0_poolIndices, bottleneck4_0_unpoolOut)
             // bottleneck4_0.add (bottleneck1_0_add's function)
-            let bottleneck4_0_addOut = a + 0  // 64×128×128
+            let bottleneck4_0_addOut = a  // 64×128×128
             Self.bottleneck1_0_add(bottleneck4_0_expandOut, bottleneck4_0_unpoolOut, bottleneck4_0_addOut)
             let bottleneck4_0_relu_outOut = a + 1_572_864  // 64×128×128
             Self.bottleneck4_0_relu_out(bottleneck4_0_addOut, bottleneck4_0_relu_outOut)
             // bottleneck4_1.proj, + bottleneck4_1.bn1 folded, + bottleneck4_1.relu1 fused
-            let bottleneck4_1_projOut = a + 0  // 16×128×128
+            let bottleneck4_1_projOut = a  // 16×128×128
             Self.bottleneck4_1_proj(bottleneck4_0_relu_outOut, w + 387_328, bottleneck4_1_projOut, threads)
             // bottleneck4_1.conv, + bottleneck4_1.bn2 folded, + bottleneck4_1.relu2 fused
             let bottleneck4_1_convOut = a + 262_144  // 16×128×128
@@ -1776,7 +1776,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck4_1_expandOut = a + 2_621_440  // 64×128×128
             Self.bottleneck4_1_expand(bottleneck4_1_convOut, bottleneck4_0_relu_outOut, w + 390_688, bottleneck4_1_expandOut, threads)
             // bottleneck4_2.proj, + bottleneck4_2.bn1 folded, + bottleneck4_2.relu1 fused (bottleneck4_1_proj's function)
-            let bottleneck4_2_projOut = a + 0  // 16×128×128
+            let bottleneck4_2_projOut = a  // 16×128×128
             Self.bottleneck4_1_proj(bottleneck4_1_expandOut, w + 391_776, bottleneck4_2_projOut, threads)
             // bottleneck4_2.conv, + bottleneck4_2.bn2 folded, + bottleneck4_2.relu2 fused (bottleneck4_1_conv's function)
             let bottleneck4_2_convOut = a + 262_144  // 16×128×128
@@ -1785,7 +1785,7 @@ public struct EnetCamvid12: Sendable {
             let bottleneck4_2_expandOut = a + 1_572_864  // 64×128×128
             Self.bottleneck4_1_expand(bottleneck4_2_convOut, bottleneck4_1_expandOut, w + 395_136, bottleneck4_2_expandOut, threads)
             // bottleneck5_0.proj, + bottleneck5_0.bn1 folded, + bottleneck5_0.relu1 fused
-            let bottleneck5_0_projOut = a + 0  // 4×128×128
+            let bottleneck5_0_projOut = a  // 4×128×128
             Self.bottleneck5_0_proj(bottleneck4_2_expandOut, w + 396_224, bottleneck5_0_projOut, threads)
             // bottleneck5_0.conv, + bottleneck5_0.bn2 folded, + bottleneck5_0.relu2 fused
             let bottleneck5_0_convOut = a + 65_536  // 4×256×256
@@ -1794,13 +1794,13 @@ public struct EnetCamvid12: Sendable {
             let bottleneck5_0_expandOut = a + 2_621_440  // 16×256×256
             Self.bottleneck5_0_expand(bottleneck5_0_convOut, w + 396_656, bottleneck5_0_expandOut, threads)
             // bottleneck5_0.shortcut_conv, + bottleneck5_0.shortcut_bn folded (bottleneck1_1_proj's function)
-            let bottleneck5_0_shortcut_convOut = a + 0  // 16×128×128
+            let bottleneck5_0_shortcut_convOut = a  // 16×128×128
             Self.bottleneck1_1_proj(bottleneck4_2_expandOut, w + 396_736, bottleneck5_0_shortcut_convOut, threads)
             let bottleneck5_0_unpoolOut = a + 262_144  // 16×256×256
             Self.bottleneck5_0_unpool(bottleneck5_0_shortcut_convOut, bottleneck1_0_poolIndices, bottleneck5_0_unpoolOut)
             let bottleneck5_0_addOut = a + 1_310_720  // 16×256×256
             Self.bottleneck5_0_add(bottleneck5_0_expandOut, bottleneck5_0_unpoolOut, bottleneck5_0_addOut)
-            let bottleneck5_0_relu_outOut = a + 0  // 16×256×256
+            let bottleneck5_0_relu_outOut = a  // 16×256×256
             Self.bottleneck5_0_relu_out(bottleneck5_0_addOut, bottleneck5_0_relu_outOut)
             // bottleneck5_1.proj, + bottleneck5_1.bn1 folded, + bottleneck5_1.relu1 fused
             let bottleneck5_1_projOut = a + 1_048_576  // 4×256×256
@@ -1836,11 +1836,11 @@ extension EnetCamvid12 {
                 for band in stride(from: 0, to: 65_791, by: 5448) {
                     for block in blocks {
                         let firstFilter: Int = (block / 4) &* 13 &+ (block % 4) &* 4
-                        let filters: Int = min(4, (block / 4) &* 13 &+ 13 &- firstFilter)
+                        let filters: Int = min(4, (block / 4) &* 13 &- firstFilter &+ 13)
                         let firstChannel: Int = (block / 4) &* 3
                         let kernelOffset: Int = block &* 108
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 432 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 432
                         let bias = w + biasOffset
                         for p in stride(from: band, to: min(band &+ 5448, 65_791), by: 24) {
                             var a0_0 = SIMD8<Float>(repeating: bias[0])
@@ -1858,11 +1858,11 @@ extension EnetCamvid12 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 264_196 &+ p &+ (i & 1) &* 132_098 &+ (i >> 1) &* 257
                                 for j in 0..<3 {
-                                    let tapOffset: Int = (i &* 3 &+ j) &* 12
+                                    let tapOffset: Int = i &* 36 &+ j &* 12
                                     let columnOffset: Int = rowOffset &+ (j & 1) &* 66_049 &+ (j >> 1)
                                     for ic in 0..<3 {
                                         let source = scratch + (columnOffset &+ ic &* 264_196)
-                                        let v0 = Self.load8(source + 0)
+                                        let v0 = Self.load8(source)
                                         let v1 = Self.load8(source + 8)
                                         let v2 = Self.load8(source + 16)
                                         let k = kernel + (tapOffset &+ ic &* 4)
@@ -1894,12 +1894,12 @@ extension EnetCamvid12 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 65_536
+                                let filterOffset: Int = firstFilter &* 65_536 &+ r &* 65_536
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
-                                    let row: Int = q / 257
+                                    let row: Int = (q / 257)
                                     let column: Int = q &- row &* 257
-                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    let v = tile[r &* 6 &+ t &* 2]
                                     if column &+ 8 <= 256 && q &+ 8 <= 65_791 {
                                         let index: Int = filterOffset &+ row &* 256 &+ column
                                         Self.store(v, to: y + index)
@@ -1928,21 +1928,21 @@ extension EnetCamvid12 {
                 for c in channels {
                     let plane = x + c &* 262_144
                     for oh in 0..<256 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 512, by: 16) {
                             let count = min(16, 512 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 512 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 256, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 256 &+ oh) &* 256 &+ ow), count: min(16, 256 &- ow))
+                            Self.store16(m, to: y + (c &* 65_536 &+ oh &* 256 &+ ow), count: min(16, 256 &- ow))
                         }
                     }
                 }
@@ -1957,7 +1957,7 @@ extension EnetCamvid12 {
         // x: 16×256×256   y: 16×256×256
         // scale: w[0..<16]   shift: w[16..<32]
         for c in 0..<16 {
-            let s = w[c], t = w[16 &+ c]
+            let s = w[c], t = w[c &+ 16]
             for i in 0..<65_536 {
                 let v = x[c &* 65_536 &+ i] * s + t
                 y[c &* 65_536 &+ i] = v
@@ -1994,12 +1994,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 1024
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1024 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 1024
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 64, 2731) {
                             let first: Int = min(group &* 6, 16378)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 128) &* 512 &+ (q0 % 128) &* 2
                             let q1: Int = first &+ 1
@@ -2031,7 +2031,7 @@ extension EnetCamvid12 {
                                     for ic in 0..<16 {
                                         let tap = tapBase + ic &* 65_792
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2060,10 +2060,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 262_144 &+ oc &* 16_384 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -2107,12 +2107,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2304
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2304 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 2304
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 277, 2731) {
                             let first: Int = min(group &* 6, 16378)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 128) &* 2
                             let q1: Int = first &+ 1
@@ -2144,7 +2144,7 @@ extension EnetCamvid12 {
                                     for ic in 0..<16 {
                                         let tap = tapBase + ic &* 16_900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2173,10 +2173,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 262_144 &+ oc &* 16_384 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -2205,7 +2205,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 64 &- firstFilter)
                         let kernelOffset: Int = block &* 64
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1024 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 1024
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
                             let p: Int = min(start, 16_360)
@@ -2223,7 +2223,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<16 {
                                 let source = x + (ic &* 16_384 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2256,7 +2256,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2275,23 +2275,23 @@ extension EnetCamvid12 {
             let planeOffset: Int = c &* 65_536
             let plane = x + planeOffset
             for oh in 0..<128 {
-                let h0: Int = oh &* 2 &- 0
+                let h0: Int = oh &* 2
                 for ow in 0..<128 {
-                    let w0: Int = ow &* 2 &- 0
+                    let w0: Int = ow &* 2
                     var best = -Float.infinity
                     var bestIndex = 0
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
+                        let h: Int = h0 &+ i
                         guard h >= 0 && h < 256 else { continue }
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
+                            let col: Int = w0 &+ j
                             guard col >= 0 && col < 256 else { continue }
                             let v = plane[h &* 256 &+ col]
                             if v > best || v.isNaN { best = v; bestIndex = h &* 256 &+ col }
                         }
                     }
-                    y[(c &* 128 &+ oh) &* 128 &+ ow] = best
-                    indices[(c &* 128 &+ oh) &* 128 &+ ow] = Float(bitPattern: UInt32(bestIndex))
+                    y[c &* 16_384 &+ oh &* 128 &+ ow] = best
+                    indices[c &* 16_384 &+ oh &* 128 &+ ow] = Float(bitPattern: UInt32(bestIndex))
                 }
             }
         }
@@ -2349,7 +2349,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 16 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1024 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 1024
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
                             let p: Int = min(start, 16_360)
@@ -2367,7 +2367,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 16_384 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2400,7 +2400,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2425,12 +2425,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 8192 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 8192
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 64) &* 256 &+ (q0 % 64) &* 2
                             let q1: Int = first &+ 1
@@ -2462,7 +2462,7 @@ extension EnetCamvid12 {
                                     for ic in 0..<64 {
                                         let tap = tapBase + ic &* 16_512
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2491,10 +2491,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -2540,7 +2540,7 @@ extension EnetCamvid12 {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 4356 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 4356 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 1040 &+ r &* 32
                         let target = transformed + targetOffset
@@ -2588,7 +2588,7 @@ extension EnetCamvid12 {
                     let sourceOffset: Int = value &* 33_280
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 2 &+ block) &* 512
+                        let kernelOffset: Int = value &* 1024 &+ block &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2620,7 +2620,7 @@ extension EnetCamvid12 {
                             for ic in 0..<32 {
                                 let tap = source + ic &* 1040
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2662,11 +2662,11 @@ extension EnetCamvid12 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (16_384 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 16_384))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 512 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 32)
                             let m0_2 = Self.load8(m + 64)
                             let m0_3 = Self.load8(m + 96)
@@ -2690,9 +2690,9 @@ extension EnetCamvid12 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 32) &* 2, ow: Int = q % 32 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 32) &* 2, ow: Int = (q % 32) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 4096 &+ oh &* 64 &+ ow
+                                let corner: Int = f &* 32_768 &+ lane &* 4096 &+ oh &* 64 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2737,7 +2737,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 128 &- firstFilter)
                         let kernelOffset: Int = block &* 128
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 4096 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 4096
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 504, 4096), by: 24) {
                             let p: Int = min(start, 4072)
@@ -2755,7 +2755,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<32 {
                                 let source = x + (ic &* 4096 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2788,7 +2788,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 4096 &+ t &* 8
-                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2807,23 +2807,23 @@ extension EnetCamvid12 {
             let planeOffset: Int = c &* 16_384
             let plane = x + planeOffset
             for oh in 0..<64 {
-                let h0: Int = oh &* 2 &- 0
+                let h0: Int = oh &* 2
                 for ow in 0..<64 {
-                    let w0: Int = ow &* 2 &- 0
+                    let w0: Int = ow &* 2
                     var best = -Float.infinity
                     var bestIndex = 0
                     for i in 0..<2 {
-                        let h: Int = h0 &+ i &* 1
+                        let h: Int = h0 &+ i
                         guard h >= 0 && h < 128 else { continue }
                         for j in 0..<2 {
-                            let col: Int = w0 &+ j &* 1
+                            let col: Int = w0 &+ j
                             guard col >= 0 && col < 128 else { continue }
                             let v = plane[h &* 128 &+ col]
                             if v > best || v.isNaN { best = v; bestIndex = h &* 128 &+ col }
                         }
                     }
-                    y[(c &* 64 &+ oh) &* 64 &+ ow] = best
-                    indices[(c &* 64 &+ oh) &* 64 &+ ow] = Float(bitPattern: UInt32(bestIndex))
+                    y[c &* 4096 &+ oh &* 64 &+ ow] = best
+                    indices[c &* 4096 &+ oh &* 64 &+ ow] = Float(bitPattern: UInt32(bestIndex))
                 }
             }
         }
@@ -2881,12 +2881,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 4096 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 4096
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 42, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2910,7 +2910,7 @@ extension EnetCamvid12 {
                             for ic in 0..<128 {
                                 let tap = tapBase + ic &* 4160
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2937,10 +2937,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -2969,12 +2969,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4608
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9216 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9216
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 117, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 64) &* 4
                             let q1: Int = first &+ 1
@@ -3006,7 +3006,7 @@ extension EnetCamvid12 {
                                     for ic in 0..<32 {
                                         let tap = tapBase + ic &* 4624
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3035,10 +3035,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3067,12 +3067,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2560
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 5120 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 5120
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 160, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 64) &* 4
                             let q1: Int = first &+ 1
@@ -3103,7 +3103,7 @@ extension EnetCamvid12 {
                                 for ic in 0..<32 {
                                     let tap = tapBase + ic &* 4352
                                     let k = tapKernel + ic &* 16
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     let w1 = Self.load8(k + 8)
                                     Self.multiplyAdd(&a0_0, tap[o0], w0)
                                     Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3131,10 +3131,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3163,12 +3163,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2560
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 5120 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 5120
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 128, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3193,7 +3193,7 @@ extension EnetCamvid12 {
                                 for ic in 0..<32 {
                                     let tap = tapBase + ic &* 4352
                                     let k = tapKernel + ic &* 16
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     let w1 = Self.load8(k + 8)
                                     Self.multiplyAdd(&a0_0, tap[o0], w0)
                                     Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3221,10 +3221,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3253,12 +3253,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4608
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9216 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9216
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 64, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 64) &* 8
                             let q1: Int = first &+ 1
@@ -3290,7 +3290,7 @@ extension EnetCamvid12 {
                                     for ic in 0..<32 {
                                         let tap = tapBase + ic &* 5184
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3319,10 +3319,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3351,12 +3351,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4608
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9216 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9216
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 64) &* 16
                             let q1: Int = first &+ 1
@@ -3388,7 +3388,7 @@ extension EnetCamvid12 {
                                     for ic in 0..<32 {
                                         let tap = tapBase + ic &* 6400
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3417,10 +3417,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3449,12 +3449,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4608
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9216 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9216
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 64) &* 32
                             let q1: Int = first &+ 1
@@ -3486,7 +3486,7 @@ extension EnetCamvid12 {
                                     for ic in 0..<32 {
                                         let tap = tapBase + ic &* 9312
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3515,10 +3515,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3546,12 +3546,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2048 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 2048
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 42, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3575,7 +3575,7 @@ extension EnetCamvid12 {
                             for ic in 0..<128 {
                                 let tap = tapBase + ic &* 4160
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3602,10 +3602,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3625,25 +3625,25 @@ extension EnetCamvid12 {
         // x: 16×64×64   y: 16×128×128
         // weight: (16, 16, 3, 3)   bias: w[2304..<2320]
         for oc in 0..<16 {
-            (y + oc &* 16_384).update(repeating: w[2304 &+ oc], count: 16_384)
+            (y + oc &* 16_384).update(repeating: w[oc &+ 2304], count: 16_384)
         }
         for ic in 0..<16 {
             let planeOffset: Int = ic &* 4096
             let plane = x + planeOffset
-            let group: Int = ic / 16
+            let group: Int = (ic / 16)
             for o in 0..<16 {
-                let outOffset: Int = (group &* 16 &+ o) &* 16_384
+                let outOffset: Int = group &* 262_144 &+ o &* 16_384
                 let out = y + outOffset
-                let kOffset: Int = (ic &* 16 &+ o) &* 9
+                let kOffset: Int = ic &* 144 &+ o &* 9
                 let k = w + kOffset
                 for ih in 0..<64 {
                     for i in 0..<3 {
-                        let oh: Int = ih &* 2 &- 1 &+ i &* 1
+                        let oh: Int = ih &* 2 &+ i &- 1
                         guard oh >= 0 && oh < 128 else { continue }
                         for iw in 0..<64 {
                             let v = plane[ih &* 64 &+ iw]
                             for j in 0..<3 {
-                                let ow: Int = iw &* 2 &- 1 &+ j &* 1
+                                let ow: Int = iw &* 2 &+ j &- 1
                                 guard ow >= 0 && ow < 128 else { continue }
                                 out[oh &* 128 &+ ow] += k[i &* 3 &+ j] * v
                             }
@@ -3673,12 +3673,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 8192 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 8192
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 42, 683) {
                             let first: Int = min(group &* 6, 4090)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3702,7 +3702,7 @@ extension EnetCamvid12 {
                             for ic in 0..<128 {
                                 let tap = tapBase + ic &* 4160
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3729,10 +3729,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3786,7 +3786,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 16 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1024 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 1024
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
                             let p: Int = min(start, 16_360)
@@ -3804,7 +3804,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 16_384 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -3837,7 +3837,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -3863,12 +3863,12 @@ extension EnetCamvid12 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2304
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2304 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 2304
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 277, 2731) {
                             let first: Int = min(group &* 6, 16378)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 128) &* 2
                             let q1: Int = first &+ 1
@@ -3900,7 +3900,7 @@ extension EnetCamvid12 {
                                     for ic in 0..<16 {
                                         let tap = tapBase + ic &* 16_900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3929,10 +3929,10 @@ extension EnetCamvid12 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 262_144 &+ oc &* 16_384 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3961,7 +3961,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 64 &- firstFilter)
                         let kernelOffset: Int = block &* 64
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1024 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 1024
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
                             let p: Int = min(start, 16_360)
@@ -3979,7 +3979,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<16 {
                                 let source = x + (ic &* 16_384 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -4012,7 +4012,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                                    Self.store(Self.relu(Self.plus8(tile[r &* 6 &+ t &* 2], x1 + (index), count: 8)), to: y + index)
                                 }
                             }
                         }
@@ -4037,7 +4037,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 4 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 256 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 256
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
                             let p: Int = min(start, 16_360)
@@ -4055,7 +4055,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 16_384 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -4088,7 +4088,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -4105,25 +4105,25 @@ extension EnetCamvid12 {
         // x: 4×128×128   y: 4×256×256
         // weight: (4, 4, 3, 3)   bias: w[144..<148]
         for oc in 0..<4 {
-            (y + oc &* 65_536).update(repeating: w[144 &+ oc], count: 65_536)
+            (y + oc &* 65_536).update(repeating: w[oc &+ 144], count: 65_536)
         }
         for ic in 0..<4 {
             let planeOffset: Int = ic &* 16_384
             let plane = x + planeOffset
-            let group: Int = ic / 4
+            let group: Int = (ic / 4)
             for o in 0..<4 {
-                let outOffset: Int = (group &* 4 &+ o) &* 65_536
+                let outOffset: Int = group &* 262_144 &+ o &* 65_536
                 let out = y + outOffset
-                let kOffset: Int = (ic &* 4 &+ o) &* 9
+                let kOffset: Int = ic &* 36 &+ o &* 9
                 let k = w + kOffset
                 for ih in 0..<128 {
                     for i in 0..<3 {
-                        let oh: Int = ih &* 2 &- 1 &+ i &* 1
+                        let oh: Int = ih &* 2 &+ i &- 1
                         guard oh >= 0 && oh < 256 else { continue }
                         for iw in 0..<128 {
                             let v = plane[ih &* 128 &+ iw]
                             for j in 0..<3 {
-                                let ow: Int = iw &* 2 &- 1 &+ j &* 1
+                                let ow: Int = iw &* 2 &+ j &- 1
                                 guard ow >= 0 && ow < 256 else { continue }
                                 out[oh &* 256 &+ ow] += k[i &* 3 &+ j] * v
                             }
@@ -4153,7 +4153,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 16 &- firstFilter)
                         let kernelOffset: Int = block &* 16
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 64 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 64
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
                             let p: Int = min(start, 65_512)
@@ -4171,7 +4171,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<4 {
                                 let source = x + (ic &* 65_536 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -4204,7 +4204,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
                                 }
                             }
                         }
@@ -4265,7 +4265,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 4 &- firstFilter)
                         let kernelOffset: Int = block &* 64
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 64 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 64
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
                             let p: Int = min(start, 65_512)
@@ -4283,7 +4283,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<16 {
                                 let source = x + (ic &* 65_536 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -4316,7 +4316,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -4341,12 +4341,12 @@ extension EnetCamvid12 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
                 for band in stride(from: 0, to: 66_046, by: 16_368) {
                     for block in blocks {
-                        let firstFilter: Int = (block / 1) &* 4 &+ (block % 1) &* 4
-                        let filters: Int = min(4, (block / 1) &* 4 &+ 4 &- firstFilter)
-                        let firstChannel: Int = (block / 1) &* 4
+                        let firstFilter: Int = block &* 4
+                        let filters: Int = min(4, block &* 4 &- firstFilter &+ 4)
+                        let firstChannel: Int = block &* 4
                         let kernelOffset: Int = block &* 144
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 144 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 144
                         let bias = w + biasOffset
                         for p in stride(from: band, to: min(band &+ 16_368, 66_046), by: 24) {
                             var a0_0 = SIMD8<Float>(repeating: bias[0])
@@ -4364,11 +4364,11 @@ extension EnetCamvid12 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 66_564 &+ p &+ i &* 258
                                 for j in 0..<3 {
-                                    let tapOffset: Int = (i &* 3 &+ j) &* 16
-                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    let tapOffset: Int = i &* 48 &+ j &* 16
+                                    let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<4 {
                                         let source = scratch + (columnOffset &+ ic &* 66_564)
-                                        let v0 = Self.load8(source + 0)
+                                        let v0 = Self.load8(source)
                                         let v1 = Self.load8(source + 8)
                                         let v2 = Self.load8(source + 16)
                                         let k = kernel + (tapOffset &+ ic &* 4)
@@ -4400,12 +4400,12 @@ extension EnetCamvid12 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 65_536
+                                let filterOffset: Int = firstFilter &* 65_536 &+ r &* 65_536
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
-                                    let row: Int = q / 258
+                                    let row: Int = (q / 258)
                                     let column: Int = q &- row &* 258
-                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    let v = tile[r &* 6 &+ t &* 2]
                                     if column &+ 8 <= 256 && q &+ 8 <= 66_046 {
                                         let index: Int = filterOffset &+ row &* 256 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -4437,7 +4437,7 @@ extension EnetCamvid12 {
                         let filters: Int = min(4, 16 &- firstFilter)
                         let kernelOffset: Int = block &* 16
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 64 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 64
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
                             let p: Int = min(start, 65_512)
@@ -4455,7 +4455,7 @@ extension EnetCamvid12 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<4 {
                                 let source = x + (ic &* 65_536 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -4488,7 +4488,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                                    Self.store(Self.relu(Self.plus8(tile[r &* 6 &+ t &* 2], x1 + (index), count: 8)), to: y + index)
                                 }
                             }
                         }
@@ -4505,25 +4505,25 @@ extension EnetCamvid12 {
         // x: 16×256×256   y: 12×512×512
         // weight: (16, 12, 2, 2)   bias: w[768..<780]
         for oc in 0..<12 {
-            (y + oc &* 262_144).update(repeating: w[768 &+ oc], count: 262_144)
+            (y + oc &* 262_144).update(repeating: w[oc &+ 768], count: 262_144)
         }
         for ic in 0..<16 {
             let planeOffset: Int = ic &* 65_536
             let plane = x + planeOffset
-            let group: Int = ic / 16
+            let group: Int = (ic / 16)
             for o in 0..<12 {
-                let outOffset: Int = (group &* 12 &+ o) &* 262_144
+                let outOffset: Int = group &* 3_145_728 &+ o &* 262_144
                 let out = y + outOffset
-                let kOffset: Int = (ic &* 12 &+ o) &* 4
+                let kOffset: Int = ic &* 48 &+ o &* 4
                 let k = w + kOffset
                 for ih in 0..<256 {
                     for i in 0..<2 {
-                        let oh: Int = ih &* 2 &- 0 &+ i &* 1
+                        let oh: Int = ih &* 2 &+ i
                         guard oh >= 0 && oh < 512 else { continue }
                         for iw in 0..<256 {
                             let v = plane[ih &* 256 &+ iw]
                             for j in 0..<2 {
-                                let ow: Int = iw &* 2 &- 0 &+ j &* 1
+                                let ow: Int = iw &* 2 &+ j
                                 guard ow >= 0 && ow < 512 else { continue }
                                 out[oh &* 512 &+ ow] += k[i &* 2 &+ j] * v
                             }

@@ -4,7 +4,7 @@
 import Foundation
 
 /// googlenet: 3×224×224 → 1000, 6,624,904 parameters, 1,498,376,192 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Googlenet: Sendable {
@@ -731,17 +731,17 @@ public struct Googlenet: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // conv1.conv, + conv1.bn folded, + conv1.relu fused
-            let conv1_convOut = a + 0  // 64×112×112
-            Self.conv1_conv(x, w + 0, conv1_convOut, scratch, threads)
+            let conv1_convOut = a  // 64×112×112
+            Self.conv1_conv(x, w, conv1_convOut, scratch, threads)
             let maxpool1Out = a + 802_816  // 64×56×56
             Self.maxpool1(conv1_convOut, maxpool1Out, threads)
             // conv2.conv, + conv2.bn folded, + conv2.relu fused
-            let conv2_convOut = a + 0  // 64×56×56
+            let conv2_convOut = a  // 64×56×56
             Self.conv2_conv(maxpool1Out, w + 9472, conv2_convOut, threads)
             // conv3.conv, + conv3.bn folded, + conv3.relu fused
             let conv3_convOut = a + 200_704  // 192×56×56
             Self.conv3_conv(conv2_convOut, w + 13_632, conv3_convOut, scratch, threads)
-            let maxpool2Out = a + 0  // 192×28×28
+            let maxpool2Out = a  // 192×28×28
             Self.maxpool2(conv3_convOut, maxpool2Out, threads)
             // inception3a.branch1.conv, + inception3a.branch1.bn folded, + inception3a.branch1.relu fused
             let inception3a_branch1_convOut = a + 150_528  // 64×28×28
@@ -768,13 +768,13 @@ public struct Googlenet: Sendable {
             let inception3b_branch1_convOut = a + 351_232  // 128×28×28
             Self.inception3b_branch1_conv(inception3a_concatOut, w + 451_952, inception3b_branch1_convOut, threads)
             // inception3b.branch2.0.conv, + inception3b.branch2.0.bn folded, + inception3b.branch2.0.relu fused (inception3b_branch1_conv's function)
-            let inception3b_branch2_0_convOut = a + 0  // 128×28×28
+            let inception3b_branch2_0_convOut = a  // 128×28×28
             Self.inception3b_branch1_conv(inception3a_concatOut, w + 484_848, inception3b_branch2_0_convOut, threads)
             // inception3b.branch2.1.conv, + inception3b.branch2.1.bn folded, + inception3b.branch2.1.relu fused
             let inception3b_branch2_1_convOut = a + 451_584  // 192×28×28
             Self.inception3b_branch2_1_conv(inception3b_branch2_0_convOut, w + 517_744, inception3b_branch2_1_convOut, scratch, threads)
             // inception3b.branch3.0.conv, + inception3b.branch3.0.bn folded, + inception3b.branch3.0.relu fused
-            let inception3b_branch3_0_convOut = a + 0  // 32×28×28
+            let inception3b_branch3_0_convOut = a  // 32×28×28
             Self.inception3b_branch3_0_conv(inception3a_concatOut, w + 911_152, inception3b_branch3_0_convOut, threads)
             // inception3b.branch3.1.conv, + inception3b.branch3.1.bn folded, + inception3b.branch3.1.relu fused
             let inception3b_branch3_1_convOut = a + 602_112  // 96×28×28
@@ -785,7 +785,7 @@ public struct Googlenet: Sendable {
             let inception3b_branch4_1_convOut = a + 677_376  // 64×28×28
             Self.inception3b_branch4_1_conv(inception3b_branch4_0Out, w + 968_624, inception3b_branch4_1_convOut, threads)
             let inception3b_concatOut = a + 351_232  // 480×28×28
-            let maxpool3Out = a + 0  // 480×14×14
+            let maxpool3Out = a  // 480×14×14
             Self.maxpool3(inception3b_concatOut, maxpool3Out, threads)
             // inception4a.branch1.conv, + inception4a.branch1.bn folded, + inception4a.branch1.relu fused
             let inception4a_branch1_convOut = a + 94_080  // 192×14×14
@@ -812,13 +812,13 @@ public struct Googlenet: Sendable {
             let inception4b_branch1_convOut = a + 194_432  // 160×14×14
             Self.inception4b_branch1_conv(inception4a_concatOut, w + 1_488_736, inception4b_branch1_convOut, threads)
             // inception4b.branch2.0.conv, + inception4b.branch2.0.bn folded, + inception4b.branch2.0.relu fused
-            let inception4b_branch2_0_convOut = a + 0  // 112×14×14
+            let inception4b_branch2_0_convOut = a  // 112×14×14
             Self.inception4b_branch2_0_conv(inception4a_concatOut, w + 1_570_816, inception4b_branch2_0_convOut, threads)
             // inception4b.branch2.1.conv, + inception4b.branch2.1.bn folded, + inception4b.branch2.1.relu fused
             let inception4b_branch2_1_convOut = a + 225_792  // 224×14×14
             Self.inception4b_branch2_1_conv(inception4b_branch2_0_convOut, w + 1_628_272, inception4b_branch2_1_convOut, scratch, threads)
             // inception4b.branch3.0.conv, + inception4b.branch3.0.bn folded, + inception4b.branch3.0.relu fused
-            let inception4b_branch3_0_convOut = a + 0  // 24×14×14
+            let inception4b_branch3_0_convOut = a  // 24×14×14
             Self.inception4b_branch3_0_conv(inception4a_concatOut, w + 2_029_904, inception4b_branch3_0_convOut, threads)
             // inception4b.branch3.1.conv, + inception4b.branch3.1.bn folded, + inception4b.branch3.1.relu fused
             let inception4b_branch3_1_convOut = a + 269_696  // 64×14×14
@@ -830,7 +830,7 @@ public struct Googlenet: Sendable {
             Self.inception4b_branch4_1_conv(inception4b_branch4_0Out, w + 2_056_112, inception4b_branch4_1_convOut, threads)
             // inception4c.branch1.conv, + inception4c.branch1.bn folded, + inception4c.branch1.relu fused
             let inception4b_concatOut = a + 194_432  // 512×14×14
-            let inception4c_branch1_convOut = a + 0  // 128×14×14
+            let inception4c_branch1_convOut = a  // 128×14×14
             Self.inception4c_branch1_conv(inception4b_concatOut, w + 2_088_944, inception4c_branch1_convOut, threads)
             // inception4c.branch2.0.conv, + inception4c.branch2.0.bn folded, + inception4c.branch2.0.relu fused (inception4c_branch1_conv's function)
             let inception4c_branch2_0_convOut = a + 100_352  // 128×14×14
@@ -851,7 +851,7 @@ public struct Googlenet: Sendable {
             let inception4c_branch4_1_convOut = a + 87_808  // 64×14×14
             Self.inception4b_branch4_1_conv(inception4c_branch4_0Out, w + 2_771_024, inception4c_branch4_1_convOut, threads)
             // inception4d.branch1.conv, + inception4d.branch1.bn folded, + inception4d.branch1.relu fused (inception4b_branch2_0_conv's function)
-            let inception4c_concatOut = a + 0  // 512×14×14
+            let inception4c_concatOut = a  // 512×14×14
             let inception4d_branch1_convOut = a + 100_352  // 112×14×14
             Self.inception4b_branch2_0_conv(inception4c_concatOut, w + 2_803_856, inception4d_branch1_convOut, threads)
             // inception4d.branch2.0.conv, + inception4d.branch2.0.bn folded, + inception4d.branch2.0.relu fused
@@ -877,13 +877,13 @@ public struct Googlenet: Sendable {
             let inception4e_branch1_convOut = a + 203_840  // 256×14×14
             Self.inception4e_branch1_conv(inception4d_concatOut, w + 3_681_104, inception4e_branch1_convOut, threads)
             // inception4e.branch2.0.conv, + inception4e.branch2.0.bn folded, + inception4e.branch2.0.relu fused
-            let inception4e_branch2_0_convOut = a + 0  // 160×14×14
+            let inception4e_branch2_0_convOut = a  // 160×14×14
             Self.inception4e_branch2_0_conv(inception4d_concatOut, w + 3_816_528, inception4e_branch2_0_convOut, threads)
             // inception4e.branch2.1.conv, + inception4e.branch2.1.bn folded, + inception4e.branch2.1.relu fused
             let inception4e_branch2_1_convOut = a + 254_016  // 320×14×14
             Self.inception4e_branch2_1_conv(inception4e_branch2_0_convOut, w + 3_901_168, inception4e_branch2_1_convOut, scratch, threads)
             // inception4e.branch3.0.conv, + inception4e.branch3.0.bn folded, + inception4e.branch3.0.relu fused
-            let inception4e_branch3_0_convOut = a + 0  // 32×14×14
+            let inception4e_branch3_0_convOut = a  // 32×14×14
             Self.inception4e_branch3_0_conv(inception4d_concatOut, w + 4_720_688, inception4e_branch3_0_convOut, threads)
             // inception4e.branch3.1.conv, + inception4e.branch3.1.bn folded, + inception4e.branch3.1.relu fused
             let inception4e_branch3_1_convOut = a + 316_736  // 128×14×14
@@ -894,7 +894,7 @@ public struct Googlenet: Sendable {
             let inception4e_branch4_1_convOut = a + 341_824  // 128×14×14
             Self.inception4e_branch4_1_conv(inception4e_branch4_0Out, w + 4_803_280, inception4e_branch4_1_convOut, threads)
             let inception4e_concatOut = a + 203_840  // 832×14×14
-            let maxpool4Out = a + 0  // 832×7×7
+            let maxpool4Out = a  // 832×7×7
             Self.maxpool4(inception4e_concatOut, maxpool4Out, threads)
             // inception5a.branch1.conv, + inception5a.branch1.bn folded, + inception5a.branch1.relu fused
             let inception5a_branch1_convOut = a + 40_768  // 256×7×7
@@ -921,25 +921,25 @@ public struct Googlenet: Sendable {
             let inception5b_branch1_convOut = a + 81_536  // 384×7×7
             Self.inception5b_branch1_conv(inception5a_concatOut, w + 6_235_984, inception5b_branch1_convOut, threads)
             // inception5b.branch2.0.conv, + inception5b.branch2.0.bn folded, + inception5b.branch2.0.relu fused
-            let inception5b_branch2_0_convOut = a + 0  // 192×7×7
+            let inception5b_branch2_0_convOut = a  // 192×7×7
             Self.inception5b_branch2_0_conv(inception5a_concatOut, w + 6_555_856, inception5b_branch2_0_convOut, threads)
             // inception5b.branch2.1.conv, + inception5b.branch2.1.bn folded, + inception5b.branch2.1.relu fused
             let inception5b_branch2_1_convOut = a + 100_352  // 384×7×7
             Self.inception5b_branch2_1_conv(inception5b_branch2_0_convOut, w + 6_715_792, inception5b_branch2_1_convOut, scratch, threads)
             // inception5b.branch3.0.conv, + inception5b.branch3.0.bn folded, + inception5b.branch3.0.relu fused
-            let inception5b_branch3_0_convOut = a + 0  // 48×7×7
+            let inception5b_branch3_0_convOut = a  // 48×7×7
             Self.inception5b_branch3_0_conv(inception5a_concatOut, w + 7_895_824, inception5b_branch3_0_convOut, threads)
             // inception5b.branch3.1.conv, + inception5b.branch3.1.bn folded, + inception5b.branch3.1.relu fused
             let inception5b_branch3_1_convOut = a + 119_168  // 128×7×7
             Self.inception5b_branch3_1_conv(inception5b_branch3_0_convOut, w + 7_935_808, inception5b_branch3_1_convOut, scratch, threads)
             // inception5b.branch4.0 (inception5a_branch4_0's function)
-            let inception5b_branch4_0Out = a + 0  // 832×7×7
+            let inception5b_branch4_0Out = a  // 832×7×7
             Self.inception5a_branch4_0(inception5a_concatOut, inception5b_branch4_0Out, threads)
             // inception5b.branch4.1.conv, + inception5b.branch4.1.bn folded, + inception5b.branch4.1.relu fused (inception5a_branch4_1_conv's function)
             let inception5b_branch4_1_convOut = a + 125_440  // 128×7×7
             Self.inception5a_branch4_1_conv(inception5b_branch4_0Out, w + 8_034_240, inception5b_branch4_1_convOut, threads)
             let inception5b_concatOut = a + 81_536  // 1024×7×7
-            let avgpoolOut = a + 0  // 1024×1×1
+            let avgpoolOut = a  // 1024×1×1
             Self.avgpool(inception5b_concatOut, avgpoolOut)
             let fcOut = a + 1024  // 1000
             Self.fc(avgpoolOut, w + 8_140_864, fcOut, threads)
@@ -964,12 +964,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2352
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9408 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9408
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 373, 2091) {
                             let first: Int = min(group &* 6, 12538)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                             let q1: Int = first &+ 1
@@ -1001,7 +1001,7 @@ extension Googlenet {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 52_900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1030,10 +1030,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1058,12 +1058,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 12_544
                     for oh in 0..<56 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 112, by: 16) {
                             let count = min(16, 112 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 112 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                             }
@@ -1071,10 +1071,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 56, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -1097,7 +1097,7 @@ extension Googlenet {
                         let filters: Int = min(4, 64 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 4096 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 4096
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -1115,7 +1115,7 @@ extension Googlenet {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -1148,7 +1148,7 @@ extension Googlenet {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -1175,7 +1175,7 @@ extension Googlenet {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1223,7 +1223,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 12 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 12_288 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 192 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1255,7 +1255,7 @@ extension Googlenet {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 528
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1297,11 +1297,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (196_608 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 196_608))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 3072 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 192)
                             let m0_2 = Self.load8(m + 384)
                             let m0_3 = Self.load8(m + 576)
@@ -1325,9 +1325,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1368,12 +1368,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 3136
                     for oh in 0..<28 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 56, by: 16) {
                             let count = min(16, 56 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 56 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
                             }
@@ -1381,10 +1381,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 28, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -1406,12 +1406,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 12_288 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 12_288
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 28, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -1435,7 +1435,7 @@ extension Googlenet {
                             for ic in 0..<192 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1462,10 +1462,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1492,12 +1492,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 18_432 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 18_432
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 28, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -1521,7 +1521,7 @@ extension Googlenet {
                             for ic in 0..<192 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1548,10 +1548,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1581,7 +1581,7 @@ extension Googlenet {
             Self.parallel(96, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1629,7 +1629,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 21_504
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 1536
+                        let kernelOffset: Int = value &* 12_288 &+ block &* 1536
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1661,7 +1661,7 @@ extension Googlenet {
                             for ic in 0..<96 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1703,11 +1703,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (196_608 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 196_608))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -1731,9 +1731,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1776,12 +1776,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 3072 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 3072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 28, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -1805,7 +1805,7 @@ extension Googlenet {
                             for ic in 0..<192 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1832,10 +1832,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1863,12 +1863,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2304
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 4608 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 4608
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 131, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 28) &* 2
                             let q1: Int = first &+ 1
@@ -1900,7 +1900,7 @@ extension Googlenet {
                                     for ic in 0..<16 {
                                         let tap = tapBase + ic &* 900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1929,10 +1929,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1957,12 +1957,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 784
                     for oh in 0..<28 {
-                        let top: Int = oh &* 1 &- 1
+                        let top: Int = oh &- 1
                         for k in stride(from: 0, to: 28, by: 16) {
                             let count = min(16, 28 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 28 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                             }
@@ -1970,10 +1970,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 28, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                            m = Self.maximum(m, Self.load16(row + ow))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
+                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -1995,12 +1995,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 6144 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 6144
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 28, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2024,7 +2024,7 @@ extension Googlenet {
                             for ic in 0..<192 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2051,10 +2051,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2082,12 +2082,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2111,7 +2111,7 @@ extension Googlenet {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2138,10 +2138,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2171,7 +2171,7 @@ extension Googlenet {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -2219,7 +2219,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 12 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 24_576 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 192 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2251,7 +2251,7 @@ extension Googlenet {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2293,11 +2293,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (393_216 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 393_216))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 3072 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 192)
                             let m0_2 = Self.load8(m + 384)
                             let m0_3 = Self.load8(m + 576)
@@ -2321,9 +2321,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2366,12 +2366,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 8192 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 8192
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2395,7 +2395,7 @@ extension Googlenet {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2422,10 +2422,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2455,7 +2455,7 @@ extension Googlenet {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -2503,7 +2503,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 7168
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 6 &+ block) &* 512
+                        let kernelOffset: Int = value &* 3072 &+ block &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 96 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2535,7 +2535,7 @@ extension Googlenet {
                             for ic in 0..<32 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2577,11 +2577,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (49_152 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 49_152))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1536 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 96)
                             let m0_2 = Self.load8(m + 192)
                             let m0_3 = Self.load8(m + 288)
@@ -2605,9 +2605,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2648,12 +2648,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 784
                     for oh in 0..<28 {
-                        let top: Int = oh &* 1 &- 1
+                        let top: Int = oh &- 1
                         for k in stride(from: 0, to: 28, by: 16) {
                             let count = min(16, 28 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 28 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                             }
@@ -2661,10 +2661,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 28, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                            m = Self.maximum(m, Self.load16(row + ow))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
+                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -2686,12 +2686,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 16_384
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2715,7 +2715,7 @@ extension Googlenet {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2742,10 +2742,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2770,12 +2770,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 784
                     for oh in 0..<14 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 28, by: 16) {
                             let count = min(16, 28 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 28 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                             }
@@ -2783,10 +2783,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 14, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -2808,12 +2808,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 7680
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 92_160 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 92_160
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2837,7 +2837,7 @@ extension Googlenet {
                             for ic in 0..<480 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2864,10 +2864,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2894,12 +2894,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 7680
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 46_080 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 46_080
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2923,7 +2923,7 @@ extension Googlenet {
                             for ic in 0..<480 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2950,10 +2950,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2983,7 +2983,7 @@ extension Googlenet {
             Self.parallel(96, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3031,23 +3031,23 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 5376
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 13 &+ block) &* 1536
+                        let kernelOffset: Int = value &* 19_968 &+ block &* 1536
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 208 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -3063,7 +3063,7 @@ extension Googlenet {
                             for ic in 0..<96 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3105,11 +3105,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (319_488 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 319_488))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 3328 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 208)
                             let m0_2 = Self.load8(m + 416)
                             let m0_3 = Self.load8(m + 624)
@@ -3133,9 +3133,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3178,12 +3178,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 7680
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 7680 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 7680
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3207,7 +3207,7 @@ extension Googlenet {
                             for ic in 0..<480 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3234,10 +3234,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3265,12 +3265,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2304
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 6912 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 6912
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 14) &* 2
                             let q1: Int = first &+ 1
@@ -3302,7 +3302,7 @@ extension Googlenet {
                                     for ic in 0..<16 {
                                         let tap = tapBase + ic &* 256
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3331,10 +3331,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3359,12 +3359,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 196
                     for oh in 0..<14 {
-                        let top: Int = oh &* 1 &- 1
+                        let top: Int = oh &- 1
                         for k in stride(from: 0, to: 14, by: 16) {
                             let count = min(16, 14 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 14 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                             }
@@ -3372,10 +3372,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 14, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                            m = Self.maximum(m, Self.load16(row + ow))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
+                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -3397,12 +3397,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 7680
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 30_720 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 30_720
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3426,7 +3426,7 @@ extension Googlenet {
                             for ic in 0..<480 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3453,10 +3453,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3483,8 +3483,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 81_920 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 81_920
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -3515,7 +3515,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -3550,8 +3550,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3579,8 +3579,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 57_344 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 57_344
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 512, by: 64) {
                             for group in band..<min(band &+ 9, 33) {
@@ -3609,7 +3609,7 @@ extension Googlenet {
                                 for ic in 0..<64 {
                                     let tap = tapBase + ic &* 196
                                     let k = tapKernel + ic &* 16
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     let w1 = Self.load8(k + 8)
                                     Self.multiplyAdd(&a0_0, tap[o0], w0)
                                     Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3642,8 +3642,8 @@ extension Googlenet {
                             let first: Int = min(group &* 6, 190)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3673,7 +3673,7 @@ extension Googlenet {
             Self.parallel(112, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3721,23 +3721,23 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 6272
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 14 &+ block) &* 1792
+                        let kernelOffset: Int = value &* 25_088 &+ block &* 1792
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 224 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -3753,7 +3753,7 @@ extension Googlenet {
                             for ic in 0..<112 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3795,11 +3795,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (401_408 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 401_408))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 3584 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 224)
                             let m0_2 = Self.load8(m + 448)
                             let m0_3 = Self.load8(m + 672)
@@ -3823,9 +3823,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3870,7 +3870,7 @@ extension Googlenet {
                         let filters: Int = min(4, 24 &- firstFilter)
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 12_288 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 12_288
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 24, 196), by: 24) {
                             let p: Int = min(start, 172)
@@ -3888,7 +3888,7 @@ extension Googlenet {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<512 {
                                 let source = x + (ic &* 196 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -3921,7 +3921,7 @@ extension Googlenet {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 196 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -3947,12 +3947,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3456
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 13_824 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 13_824
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 14) &* 2
                             let q1: Int = first &+ 1
@@ -3984,7 +3984,7 @@ extension Googlenet {
                                     for ic in 0..<24 {
                                         let tap = tapBase + ic &* 256
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4013,10 +4013,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4042,12 +4042,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 196
                     for oh in 0..<14 {
-                        let top: Int = oh &* 1 &- 1
+                        let top: Int = oh &- 1
                         for k in stride(from: 0, to: 14, by: 16) {
                             let count = min(16, 14 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 14 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                             }
@@ -4055,10 +4055,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 14, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                            m = Self.maximum(m, Self.load16(row + ow))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
+                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -4081,8 +4081,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4113,7 +4113,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4148,8 +4148,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4177,8 +4177,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4209,7 +4209,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4244,8 +4244,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4275,7 +4275,7 @@ extension Googlenet {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4323,23 +4323,23 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 7168
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 32_768 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -4355,7 +4355,7 @@ extension Googlenet {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4397,11 +4397,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (524_288 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 524_288))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -4425,9 +4425,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -4470,8 +4470,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 73_728 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 73_728
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 512, by: 64) {
                             for group in band..<min(band &+ 9, 33) {
@@ -4500,7 +4500,7 @@ extension Googlenet {
                                 for ic in 0..<64 {
                                     let tap = tapBase + ic &* 196
                                     let k = tapKernel + ic &* 16
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     let w1 = Self.load8(k + 8)
                                     Self.multiplyAdd(&a0_0, tap[o0], w0)
                                     Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4533,8 +4533,8 @@ extension Googlenet {
                             let first: Int = min(group &* 6, 190)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4564,7 +4564,7 @@ extension Googlenet {
             Self.parallel(144, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4612,23 +4612,23 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 8064
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 18 &+ block) &* 2304
+                        let kernelOffset: Int = value &* 41_472 &+ block &* 2304
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 288 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -4644,7 +4644,7 @@ extension Googlenet {
                             for ic in 0..<144 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4686,11 +4686,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (663_552 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 663_552))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4608 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 288)
                             let m0_2 = Self.load8(m + 576)
                             let m0_3 = Self.load8(m + 864)
@@ -4714,9 +4714,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -4759,8 +4759,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 16_384
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4791,7 +4791,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4826,8 +4826,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4857,7 +4857,7 @@ extension Googlenet {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4905,23 +4905,23 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 1792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 4 &+ block) &* 512
+                        let kernelOffset: Int = value &* 2048 &+ block &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -4937,7 +4937,7 @@ extension Googlenet {
                             for ic in 0..<32 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4979,11 +4979,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (32_768 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 32_768))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1024 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 64)
                             let m0_2 = Self.load8(m + 128)
                             let m0_3 = Self.load8(m + 192)
@@ -5007,9 +5007,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -5052,12 +5052,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8448
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 135_168 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 135_168
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5081,7 +5081,7 @@ extension Googlenet {
                             for ic in 0..<528 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5108,10 +5108,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5138,12 +5138,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8448
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 84_480 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 84_480
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5167,7 +5167,7 @@ extension Googlenet {
                             for ic in 0..<528 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5194,10 +5194,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5227,7 +5227,7 @@ extension Googlenet {
             Self.parallel(160, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -5275,23 +5275,23 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 8960
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 20 &+ block) &* 2560
+                        let kernelOffset: Int = value &* 51_200 &+ block &* 2560
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 320 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -5307,7 +5307,7 @@ extension Googlenet {
                             for ic in 0..<160 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5349,11 +5349,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (819_200 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 819_200))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 5120 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 320)
                             let m0_2 = Self.load8(m + 640)
                             let m0_3 = Self.load8(m + 960)
@@ -5377,9 +5377,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -5422,12 +5422,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8448
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_896 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 16_896
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5451,7 +5451,7 @@ extension Googlenet {
                             for ic in 0..<528 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5478,10 +5478,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5511,7 +5511,7 @@ extension Googlenet {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -5559,23 +5559,23 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 1792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 512
+                        let kernelOffset: Int = value &* 4096 &+ block &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -5591,7 +5591,7 @@ extension Googlenet {
                             for ic in 0..<32 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5633,11 +5633,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -5661,9 +5661,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -5704,12 +5704,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 196
                     for oh in 0..<14 {
-                        let top: Int = oh &* 1 &- 1
+                        let top: Int = oh &- 1
                         for k in stride(from: 0, to: 14, by: 16) {
                             let count = min(16, 14 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 14 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                             }
@@ -5717,10 +5717,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 14, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                            m = Self.maximum(m, Self.load16(row + ow))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
+                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -5742,12 +5742,12 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8448
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 67_584 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 67_584
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -5771,7 +5771,7 @@ extension Googlenet {
                             for ic in 0..<528 {
                                 let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5798,10 +5798,10 @@ extension Googlenet {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5826,21 +5826,21 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 196
                     for oh in 0..<7 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 14, by: 16) {
                             let count = min(16, 14 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 7, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
+                            Self.store16(m, to: y + (c &* 49 &+ oh &* 7 &+ ow), count: min(16, 7 &- ow))
                         }
                     }
                 }
@@ -5862,8 +5862,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 26_624
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 212_992 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 212_992
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5894,7 +5894,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -5929,8 +5929,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5957,8 +5957,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 26_624
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 133_120 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 133_120
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5989,7 +5989,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6024,8 +6024,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6055,7 +6055,7 @@ extension Googlenet {
             Self.parallel(160, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -6103,7 +6103,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 5120
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 20 &+ block) &* 2560
+                        let kernelOffset: Int = value &* 51_200 &+ block &* 2560
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 320 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -6135,7 +6135,7 @@ extension Googlenet {
                             for ic in 0..<160 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -6177,11 +6177,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (819_200 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 819_200))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 5120 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 320)
                             let m0_2 = Self.load8(m + 640)
                             let m0_3 = Self.load8(m + 960)
@@ -6205,9 +6205,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -6250,8 +6250,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 26_624
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 26_624 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 26_624
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -6282,7 +6282,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6317,8 +6317,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6348,7 +6348,7 @@ extension Googlenet {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -6396,7 +6396,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 1024
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 512
+                        let kernelOffset: Int = value &* 4096 &+ block &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -6428,7 +6428,7 @@ extension Googlenet {
                             for ic in 0..<32 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -6470,11 +6470,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -6498,9 +6498,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -6542,12 +6542,12 @@ extension Googlenet {
                 for c in channels {
                     let plane = x + c &* 49
                     for oh in 0..<7 {
-                        let top: Int = oh &* 1 &- 1
+                        let top: Int = oh &- 1
                         for k in stride(from: 0, to: 7, by: 16) {
                             let count = min(16, 7 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 7 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 7 &+ k), stride: 1, available: count))
                             }
@@ -6555,10 +6555,10 @@ extension Googlenet {
                         }
                         for ow in stride(from: 0, to: 7, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
-                            m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
+                            m = Self.maximum(m, Self.load16(row + ow))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
+                            m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
+                            Self.store16(m, to: y + (c &* 49 &+ oh &* 7 &+ ow), count: min(16, 7 &- ow))
                         }
                     }
                 }
@@ -6581,8 +6581,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 26_624
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 106_496 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 106_496
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -6613,7 +6613,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6648,8 +6648,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6676,8 +6676,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 26_624
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 319_488 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 319_488
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -6708,7 +6708,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6743,8 +6743,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6771,8 +6771,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 26_624
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 159_744 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 159_744
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -6803,7 +6803,7 @@ extension Googlenet {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -6838,8 +6838,8 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -6869,7 +6869,7 @@ extension Googlenet {
             Self.parallel(192, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -6917,7 +6917,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 6144
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 24 &+ block) &* 3072
+                        let kernelOffset: Int = value &* 73_728 &+ block &* 3072
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 384 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -6949,7 +6949,7 @@ extension Googlenet {
                             for ic in 0..<192 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -6991,11 +6991,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_179_648 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_179_648))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 6144 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 384)
                             let m0_2 = Self.load8(m + 768)
                             let m0_3 = Self.load8(m + 1152)
@@ -7019,9 +7019,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -7064,8 +7064,8 @@ extension Googlenet {
                     for block in blocks {
                         let kernelOffset: Int = block &* 13_312
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 39_936 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 39_936
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 832, by: 64) {
                             for group in band..<min(band &+ 5, 9) {
@@ -7094,7 +7094,7 @@ extension Googlenet {
                                 for ic in 0..<64 {
                                     let tap = tapBase + ic &* 49
                                     let k = tapKernel + ic &* 16
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     let w1 = Self.load8(k + 8)
                                     Self.multiplyAdd(&a0_0, tap[o0], w0)
                                     Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -7127,8 +7127,8 @@ extension Googlenet {
                             let first: Int = min(group &* 6, 43)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -7158,7 +7158,7 @@ extension Googlenet {
             Self.parallel(48, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -7206,7 +7206,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 1536
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 768
+                        let kernelOffset: Int = value &* 6144 &+ block &* 768
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -7238,7 +7238,7 @@ extension Googlenet {
                             for ic in 0..<48 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -7280,11 +7280,11 @@ extension Googlenet {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (98_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 98_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -7308,9 +7308,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -7347,12 +7347,12 @@ extension Googlenet {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<1024 {
             for i in 0..<1 {
-                let h0: Int = i &* 7 / 1, h1 = ((i &+ 1) &* 7 &+ 0) / 1
+                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7 / 1, w1 = ((j &+ 1) &* 7 &+ 0) / 1
+                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
-                    y[(c &* 1 &+ i) &* 1 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -7369,7 +7369,7 @@ extension Googlenet {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 1_024_000]
                 }
             }
         }

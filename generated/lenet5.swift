@@ -4,7 +4,7 @@
 import Foundation
 
 /// lenet5: 1×32×32 → 10, 61,706 parameters, 416,520 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Lenet5: Sendable {
@@ -108,22 +108,22 @@ public struct Lenet5: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // conv1, + relu1 fused
-            let conv1Out = a + 0  // 6×28×28
-            Self.conv1(x, w + 0, conv1Out, scratch, threads)
+            let conv1Out = a  // 6×28×28
+            Self.conv1(x, w, conv1Out, scratch, threads)
             let pool1Out = a + 4704  // 6×14×14
             Self.pool1(conv1Out, pool1Out, threads)
             // conv2, + relu2 fused
-            let conv2Out = a + 0  // 16×10×10
+            let conv2Out = a  // 16×10×10
             Self.conv2(pool1Out, w + 208, conv2Out, threads)
             let pool2Out = a + 1600  // 16×5×5
             Self.pool2(conv2Out, pool2Out, threads)
             // fc1, + relu3 fused
-            let fc1Out = a + 0  // 120
+            let fc1Out = a  // 120
             Self.fc1(pool2Out, w + 2624, fc1Out, threads)
             // fc2, + relu4 fused
             let fc2Out = a + 120  // 84
             Self.fc2(fc1Out, w + 50_752, fc2Out, threads)
-            let fc3Out = a + 0  // 10
+            let fc3Out = a  // 10
             Self.fc3(fc2Out, w + 60_928, fc3Out, threads)
             (output + n &* Self.outputCount).update(from: fc3Out, count: Self.outputCount)
         }
@@ -147,11 +147,11 @@ extension Lenet5 {
                 for band in stride(from: 0, to: 892, by: 65_520) {
                     for block in blocks {
                         let firstFilter: Int = (block / 2) &* 6 &+ (block % 2) &* 4
-                        let filters: Int = min(4, (block / 2) &* 6 &+ 6 &- firstFilter)
-                        let firstChannel: Int = (block / 2) &* 1
+                        let filters: Int = min(4, (block / 2) &* 6 &- firstFilter &+ 6)
+                        let firstChannel: Int = (block / 2)
                         let kernelOffset: Int = block &* 100
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 200 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 200
                         let bias = w + biasOffset
                         for p in stride(from: band, to: min(band &+ 65_520, 892), by: 24) {
                             var a0_0 = SIMD8<Float>(repeating: bias[0])
@@ -169,11 +169,11 @@ extension Lenet5 {
                             for i in 0..<5 {
                                 let rowOffset: Int = firstChannel &* 1024 &+ p &+ i &* 32
                                 for j in 0..<5 {
-                                    let tapOffset: Int = (i &* 5 &+ j) &* 4
-                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    let tapOffset: Int = i &* 20 &+ j &* 4
+                                    let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<1 {
                                         let source = scratch + (columnOffset &+ ic &* 1024)
-                                        let v0 = Self.load8(source + 0)
+                                        let v0 = Self.load8(source)
                                         let v1 = Self.load8(source + 8)
                                         let v2 = Self.load8(source + 16)
                                         let k = kernel + (tapOffset &+ ic &* 4)
@@ -205,12 +205,12 @@ extension Lenet5 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 784
+                                let filterOffset: Int = firstFilter &* 784 &+ r &* 784
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
-                                    let row: Int = q / 32
+                                    let row: Int = (q / 32)
                                     let column: Int = q &- row &* 32
-                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    let v = tile[r &* 6 &+ t &* 2]
                                     if column &+ 8 <= 28 && q &+ 8 <= 892 {
                                         let index: Int = filterOffset &+ row &* 28 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -239,21 +239,21 @@ extension Lenet5 {
                 for c in channels {
                     let plane = x + c &* 784
                     for oh in 0..<14 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 28, by: 16) {
                             let count = min(16, 28 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 14, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -275,12 +275,12 @@ extension Lenet5 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2400
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2400 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 2400
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 17, 17) {
                             let first: Int = min(group &* 6, 94)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 10) &* 4
                             let q1: Int = first &+ 1
@@ -312,7 +312,7 @@ extension Lenet5 {
                                     for ic in 0..<6 {
                                         let tap = tapBase + ic &* 196
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -341,10 +341,10 @@ extension Lenet5 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 100 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 1600 &+ oc &* 100 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -369,21 +369,21 @@ extension Lenet5 {
                 for c in channels {
                     let plane = x + c &* 100
                     for oh in 0..<5 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 10, by: 16) {
                             let count = min(16, 10 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 10 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 5, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 5 &+ oh) &* 5 &+ ow), count: min(16, 5 &- ow))
+                            Self.store16(m, to: y + (c &* 25 &+ oh &* 5 &+ ow), count: min(16, 5 &- ow))
                         }
                     }
                 }
@@ -402,7 +402,7 @@ extension Lenet5 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 400, stride: 400, x, count: 400)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[48_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 48_000]
                 }
             }
         }
@@ -423,7 +423,7 @@ extension Lenet5 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 120, stride: 120, x, count: 120)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[10_080 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 10_080]
                 }
             }
         }
@@ -444,12 +444,12 @@ extension Lenet5 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 84, stride: 84, x, count: 84)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[840 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 840]
                 }
             }
         }
         for u in 8..<10 {
-            y[u] = Self.dot(w + u &* 84, x, count: 84) + w[840 &+ u]
+            y[u] = Self.dot(w + u &* 84, x, count: 84) + w[u &+ 840]
         }
     }
 

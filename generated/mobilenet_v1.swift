@@ -4,10 +4,10 @@
 import Foundation
 
 /// mobilenet_v1: 3×224×224 → 1000, 4,231,976 parameters, 568,740,352 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
-/// 
+///
 /// Activations marked NCHWc are stored (C / 8, H, W, 8): a pixel's 8 channels side by side,
 /// one vector, which depthwise and 1×1 convs read and write whole; the others are NCHW, as in PyTorch.
 public struct MobilenetV1: Sendable {
@@ -381,8 +381,8 @@ public struct MobilenetV1: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // features.conv0.conv, + features.conv0.bn folded, + features.conv0.relu fused
-            let features_conv0_convOut = a + 0  // 32×112×112 NCHWc
-            Self.features_conv0_conv(x, w + 0, features_conv0_convOut, scratch, threads)
+            let features_conv0_convOut = a  // 32×112×112 NCHWc
+            Self.features_conv0_conv(x, w, features_conv0_convOut, scratch, threads)
             // features.block1.dw, + features.block1.dw_bn folded, + features.block1.dw_relu fused
             let features_block1_dwOut = a + 401_408  // 32×112×112 NCHWc
             Self.features_block1_dw(features_conv0_convOut, w + 896, features_block1_dwOut, threads)
@@ -390,7 +390,7 @@ public struct MobilenetV1: Sendable {
             let features_block1_pwOut = a + 802_816  // 64×112×112 NCHWc
             Self.features_block1_pw(features_block1_dwOut, w + 1216, features_block1_pwOut, threads)
             // features.block2.dw, + features.block2.dw_bn folded, + features.block2.dw_relu fused
-            let features_block2_dwOut = a + 0  // 64×56×56 NCHWc
+            let features_block2_dwOut = a  // 64×56×56 NCHWc
             Self.features_block2_dw(features_block1_pwOut, w + 3328, features_block2_dwOut, threads)
             // features.block2.pw, + features.block2.pw_bn folded, + features.block2.pw_relu fused
             let features_block2_pwOut = a + 200_704  // 128×56×56 NCHWc
@@ -399,71 +399,71 @@ public struct MobilenetV1: Sendable {
             let features_block3_dwOut = a + 602_112  // 128×56×56 NCHWc
             Self.features_block3_dw(features_block2_pwOut, w + 12_288, features_block3_dwOut, threads)
             // features.block3.pw, + features.block3.pw_bn folded, + features.block3.pw_relu fused
-            let features_block3_pwOut = a + 0  // 128×56×56 NCHWc
+            let features_block3_pwOut = a  // 128×56×56 NCHWc
             Self.features_block3_pw(features_block3_dwOut, w + 13_568, features_block3_pwOut, threads)
             // features.block4.dw, + features.block4.dw_bn folded, + features.block4.dw_relu fused
             let features_block4_dwOut = a + 401_408  // 128×28×28 NCHWc
             Self.features_block4_dw(features_block3_pwOut, w + 30_080, features_block4_dwOut, threads)
             // features.block4.pw, + features.block4.pw_bn folded, + features.block4.pw_relu fused
-            let features_block4_pwOut = a + 0  // 256×28×28 NCHWc
+            let features_block4_pwOut = a  // 256×28×28 NCHWc
             Self.features_block4_pw(features_block4_dwOut, w + 31_360, features_block4_pwOut, threads)
             // features.block5.dw, + features.block5.dw_bn folded, + features.block5.dw_relu fused
             let features_block5_dwOut = a + 200_704  // 256×28×28 NCHWc
             Self.features_block5_dw(features_block4_pwOut, w + 64_384, features_block5_dwOut, threads)
             // features.block5.pw, + features.block5.pw_bn folded, + features.block5.pw_relu fused
-            let features_block5_pwOut = a + 0  // 256×28×28 NCHWc
+            let features_block5_pwOut = a  // 256×28×28 NCHWc
             Self.features_block5_pw(features_block5_dwOut, w + 66_944, features_block5_pwOut, threads)
             // features.block6.dw, + features.block6.dw_bn folded, + features.block6.dw_relu fused
             let features_block6_dwOut = a + 200_704  // 256×14×14 NCHWc
             Self.features_block6_dw(features_block5_pwOut, w + 132_736, features_block6_dwOut, threads)
             // features.block6.pw, + features.block6.pw_bn folded, + features.block6.pw_relu fused
-            let features_block6_pwOut = a + 0  // 512×14×14 NCHWc
+            let features_block6_pwOut = a  // 512×14×14 NCHWc
             Self.features_block6_pw(features_block6_dwOut, w + 135_296, features_block6_pwOut, threads)
             // features.block7.dw, + features.block7.dw_bn folded, + features.block7.dw_relu fused
             let features_block7_dwOut = a + 100_352  // 512×14×14 NCHWc
             Self.features_block7_dw(features_block6_pwOut, w + 266_880, features_block7_dwOut, threads)
             // features.block7.pw, + features.block7.pw_bn folded, + features.block7.pw_relu fused
-            let features_block7_pwOut = a + 0  // 512×14×14 NCHWc
+            let features_block7_pwOut = a  // 512×14×14 NCHWc
             Self.features_block7_pw(features_block7_dwOut, w + 272_000, features_block7_pwOut, threads)
             // features.block8.dw, + features.block8.dw_bn folded, + features.block8.dw_relu fused (features_block7_dw's function)
             let features_block8_dwOut = a + 100_352  // 512×14×14 NCHWc
             Self.features_block7_dw(features_block7_pwOut, w + 534_656, features_block8_dwOut, threads)
             // features.block8.pw, + features.block8.pw_bn folded, + features.block8.pw_relu fused (features_block7_pw's function)
-            let features_block8_pwOut = a + 0  // 512×14×14 NCHWc
+            let features_block8_pwOut = a  // 512×14×14 NCHWc
             Self.features_block7_pw(features_block8_dwOut, w + 539_776, features_block8_pwOut, threads)
             // features.block9.dw, + features.block9.dw_bn folded, + features.block9.dw_relu fused (features_block7_dw's function)
             let features_block9_dwOut = a + 100_352  // 512×14×14 NCHWc
             Self.features_block7_dw(features_block8_pwOut, w + 802_432, features_block9_dwOut, threads)
             // features.block9.pw, + features.block9.pw_bn folded, + features.block9.pw_relu fused (features_block7_pw's function)
-            let features_block9_pwOut = a + 0  // 512×14×14 NCHWc
+            let features_block9_pwOut = a  // 512×14×14 NCHWc
             Self.features_block7_pw(features_block9_dwOut, w + 807_552, features_block9_pwOut, threads)
             // features.block10.dw, + features.block10.dw_bn folded, + features.block10.dw_relu fused (features_block7_dw's function)
             let features_block10_dwOut = a + 100_352  // 512×14×14 NCHWc
             Self.features_block7_dw(features_block9_pwOut, w + 1_070_208, features_block10_dwOut, threads)
             // features.block10.pw, + features.block10.pw_bn folded, + features.block10.pw_relu fused (features_block7_pw's function)
-            let features_block10_pwOut = a + 0  // 512×14×14 NCHWc
+            let features_block10_pwOut = a  // 512×14×14 NCHWc
             Self.features_block7_pw(features_block10_dwOut, w + 1_075_328, features_block10_pwOut, threads)
             // features.block11.dw, + features.block11.dw_bn folded, + features.block11.dw_relu fused (features_block7_dw's function)
             let features_block11_dwOut = a + 100_352  // 512×14×14 NCHWc
             Self.features_block7_dw(features_block10_pwOut, w + 1_337_984, features_block11_dwOut, threads)
             // features.block11.pw, + features.block11.pw_bn folded, + features.block11.pw_relu fused (features_block7_pw's function)
-            let features_block11_pwOut = a + 0  // 512×14×14 NCHWc
+            let features_block11_pwOut = a  // 512×14×14 NCHWc
             Self.features_block7_pw(features_block11_dwOut, w + 1_343_104, features_block11_pwOut, threads)
             // features.block12.dw, + features.block12.dw_bn folded, + features.block12.dw_relu fused
             let features_block12_dwOut = a + 100_352  // 512×7×7 NCHWc
             Self.features_block12_dw(features_block11_pwOut, w + 1_605_760, features_block12_dwOut, threads)
             // features.block12.pw, + features.block12.pw_bn folded, + features.block12.pw_relu fused
-            let features_block12_pwOut = a + 0  // 1024×7×7 NCHWc
+            let features_block12_pwOut = a  // 1024×7×7 NCHWc
             Self.features_block12_pw(features_block12_dwOut, w + 1_610_880, features_block12_pwOut, threads)
             // features.block13.dw, + features.block13.dw_bn folded, + features.block13.dw_relu fused
             let features_block13_dwOut = a + 50_176  // 1024×7×7 NCHWc
             Self.features_block13_dw(features_block12_pwOut, w + 2_136_192, features_block13_dwOut, threads)
             // features.block13.pw, + features.block13.pw_bn folded, + features.block13.pw_relu fused
-            let features_block13_pwOut = a + 0  // 1024×7×7 NCHWc
+            let features_block13_pwOut = a  // 1024×7×7 NCHWc
             Self.features_block13_pw(features_block13_dwOut, w + 2_146_432, features_block13_pwOut, threads)
             let avgpoolOut = a + 50_176  // 1024×1×1
             Self.avgpool(features_block13_pwOut, avgpoolOut)
-            let fcOut = a + 0  // 1000
+            let fcOut = a  // 1000
             Self.fc(avgpoolOut, w + 3_196_032, fcOut, threads)
             (output + n &* Self.outputCount).update(from: fcOut, count: Self.outputCount)
         }
@@ -485,8 +485,8 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 432
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 864 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 864
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 429, 2091) {
                             let first: Int = min(group &* 6, 12538)
@@ -521,7 +521,7 @@ extension MobilenetV1 {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 51_076
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -569,7 +569,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -578,23 +578,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (288 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 288))
                     let source = x + block &* 100_352
                     let target = y + block &* 100_352
                     for oh in 0..<112 {
-                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 896 : zero
-                        let r1 = source + (oh) &* 896
-                        let r2 = oh &+ 1 < 112 ? source + (oh &+ 1) &* 896 : zero
+                        let r0 = oh &- 1 >= 0 ? source + (oh &* 896 &- 896) : zero
+                        let r1 = source + oh &* 896
+                        let r2 = oh &+ 1 < 112 ? source + (oh &* 896 &+ 896) : zero
                         let out = target + oh &* 896
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 111, by: 4) {
                             let ow: Int = min(start, 107)
@@ -603,7 +603,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -621,7 +621,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_4, k0_1)
                             let v0_5 = Self.load8(r0 + (column &+ 40))
                             Self.multiplyAdd(&a3, v0_5, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -639,7 +639,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_4, k1_1)
                             let v1_5 = Self.load8(r1 + (column &+ 40))
                             Self.multiplyAdd(&a3, v1_5, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -657,10 +657,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_4, k2_1)
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                         do {
                             var a = bias
@@ -691,17 +691,17 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 512
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2048 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 2048
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 168, 2091) {
                             let first: Int = min(group &* 6, 12538)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -719,7 +719,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<4 {
                                 let tap = tapBase + inputBlock &* 100_352
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -863,7 +863,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -872,23 +872,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (576 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 576))
                     let source = x + block &* 100_352
                     let target = y + block &* 25_088
                     for oh in 0..<56 {
-                        let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 896 : zero
-                        let r1 = source + (oh &* 2) &* 896
-                        let r2 = source + (oh &* 2 &+ 1) &* 896
+                        let r0 = oh &* 2 &- 1 >= 0 ? source + (oh &* 1792 &- 896) : zero
+                        let r1 = source + oh &* 1792
+                        let r2 = source + (oh &* 1792 &+ 896)
                         let out = target + oh &* 448
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 56, by: 4) {
                             let ow: Int = min(start, 52)
@@ -897,7 +897,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -918,7 +918,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_7, k0_1)
                             let v0_8 = Self.load8(r0 + (column &+ 64))
                             Self.multiplyAdd(&a3, v0_8, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -939,7 +939,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_7, k1_1)
                             let v1_8 = Self.load8(r1 + (column &+ 64))
                             Self.multiplyAdd(&a3, v1_8, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -960,10 +960,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_7, k2_1)
                             let v2_8 = Self.load8(r2 + (column &+ 64))
                             Self.multiplyAdd(&a3, v2_8, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                     }
                 }
@@ -984,17 +984,17 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 1024
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 8192 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 8192
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 84, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1012,7 +1012,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<8 {
                                 let tap = tapBase + inputBlock &* 25_088
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -1156,7 +1156,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -1165,23 +1165,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (1152 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 1152))
                     let source = x + block &* 25_088
                     let target = y + block &* 25_088
                     for oh in 0..<56 {
-                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 448 : zero
-                        let r1 = source + (oh) &* 448
-                        let r2 = oh &+ 1 < 56 ? source + (oh &+ 1) &* 448 : zero
+                        let r0 = oh &- 1 >= 0 ? source + (oh &* 448 &- 448) : zero
+                        let r1 = source + oh &* 448
+                        let r2 = oh &+ 1 < 56 ? source + (oh &* 448 &+ 448) : zero
                         let out = target + oh &* 448
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 55, by: 4) {
                             let ow: Int = min(start, 51)
@@ -1190,7 +1190,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -1208,7 +1208,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_4, k0_1)
                             let v0_5 = Self.load8(r0 + (column &+ 40))
                             Self.multiplyAdd(&a3, v0_5, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -1226,7 +1226,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_4, k1_1)
                             let v1_5 = Self.load8(r1 + (column &+ 40))
                             Self.multiplyAdd(&a3, v1_5, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -1244,10 +1244,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_4, k2_1)
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                         do {
                             var a = bias
@@ -1278,17 +1278,17 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 16_384
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 37, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1306,7 +1306,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<16 {
                                 let tap = tapBase + inputBlock &* 25_088
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -1450,7 +1450,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -1459,23 +1459,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (1152 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 1152))
                     let source = x + block &* 25_088
                     let target = y + block &* 6272
                     for oh in 0..<28 {
-                        let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 448 : zero
-                        let r1 = source + (oh &* 2) &* 448
-                        let r2 = source + (oh &* 2 &+ 1) &* 448
+                        let r0 = oh &* 2 &- 1 >= 0 ? source + (oh &* 896 &- 448) : zero
+                        let r1 = source + oh &* 896
+                        let r2 = source + (oh &* 896 &+ 448)
                         let out = target + oh &* 224
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 28, by: 4) {
                             let ow: Int = min(start, 24)
@@ -1484,7 +1484,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -1505,7 +1505,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_7, k0_1)
                             let v0_8 = Self.load8(r0 + (column &+ 64))
                             Self.multiplyAdd(&a3, v0_8, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -1526,7 +1526,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_7, k1_1)
                             let v1_8 = Self.load8(r1 + (column &+ 64))
                             Self.multiplyAdd(&a3, v1_8, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -1547,10 +1547,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_7, k2_1)
                             let v2_8 = Self.load8(r2 + (column &+ 64))
                             Self.multiplyAdd(&a3, v2_8, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                     }
                 }
@@ -1571,17 +1571,17 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 42, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1599,7 +1599,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<16 {
                                 let tap = tapBase + inputBlock &* 6272
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -1743,7 +1743,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -1752,23 +1752,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (2304 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 2304))
                     let source = x + block &* 6272
                     let target = y + block &* 6272
                     for oh in 0..<28 {
-                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 224 : zero
-                        let r1 = source + (oh) &* 224
-                        let r2 = oh &+ 1 < 28 ? source + (oh &+ 1) &* 224 : zero
+                        let r0 = oh &- 1 >= 0 ? source + (oh &* 224 &- 224) : zero
+                        let r1 = source + oh &* 224
+                        let r2 = oh &+ 1 < 28 ? source + (oh &* 224 &+ 224) : zero
                         let out = target + oh &* 224
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 27, by: 4) {
                             let ow: Int = min(start, 23)
@@ -1777,7 +1777,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -1795,7 +1795,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_4, k0_1)
                             let v0_5 = Self.load8(r0 + (column &+ 40))
                             Self.multiplyAdd(&a3, v0_5, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -1813,7 +1813,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_4, k1_1)
                             let v1_5 = Self.load8(r1 + (column &+ 40))
                             Self.multiplyAdd(&a3, v1_5, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -1831,10 +1831,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_4, k2_1)
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                         do {
                             var a = bias
@@ -1865,17 +1865,17 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1893,7 +1893,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<32 {
                                 let tap = tapBase + inputBlock &* 6272
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -2037,7 +2037,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -2046,23 +2046,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (2304 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 2304))
                     let source = x + block &* 6272
                     let target = y + block &* 1568
                     for oh in 0..<14 {
-                        let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 224 : zero
-                        let r1 = source + (oh &* 2) &* 224
-                        let r2 = source + (oh &* 2 &+ 1) &* 224
+                        let r0 = oh &* 2 &- 1 >= 0 ? source + (oh &* 448 &- 224) : zero
+                        let r1 = source + oh &* 448
+                        let r2 = source + (oh &* 448 &+ 224)
                         let out = target + oh &* 112
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 14, by: 4) {
                             let ow: Int = min(start, 10)
@@ -2071,7 +2071,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -2092,7 +2092,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_7, k0_1)
                             let v0_8 = Self.load8(r0 + (column &+ 64))
                             Self.multiplyAdd(&a3, v0_8, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -2113,7 +2113,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_7, k1_1)
                             let v1_8 = Self.load8(r1 + (column &+ 64))
                             Self.multiplyAdd(&a3, v1_8, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -2134,10 +2134,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_7, k2_1)
                             let v2_8 = Self.load8(r2 + (column &+ 64))
                             Self.multiplyAdd(&a3, v2_8, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                     }
                 }
@@ -2158,17 +2158,17 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 131_072 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 131_072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2186,7 +2186,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<32 {
                                 let tap = tapBase + inputBlock &* 1568
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -2331,7 +2331,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -2340,23 +2340,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (4608 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 4608))
                     let source = x + block &* 1568
                     let target = y + block &* 1568
                     for oh in 0..<14 {
-                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 112 : zero
-                        let r1 = source + (oh) &* 112
-                        let r2 = oh &+ 1 < 14 ? source + (oh &+ 1) &* 112 : zero
+                        let r0 = oh &- 1 >= 0 ? source + (oh &* 112 &- 112) : zero
+                        let r1 = source + oh &* 112
+                        let r2 = oh &+ 1 < 14 ? source + (oh &* 112 &+ 112) : zero
                         let out = target + oh &* 112
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 13, by: 4) {
                             let ow: Int = min(start, 9)
@@ -2365,7 +2365,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -2383,7 +2383,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_4, k0_1)
                             let v0_5 = Self.load8(r0 + (column &+ 40))
                             Self.multiplyAdd(&a3, v0_5, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -2401,7 +2401,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_4, k1_1)
                             let v1_5 = Self.load8(r1 + (column &+ 40))
                             Self.multiplyAdd(&a3, v1_5, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -2419,10 +2419,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_4, k2_1)
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                         do {
                             var a = bias
@@ -2454,17 +2454,17 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 262_144 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 262_144
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2482,7 +2482,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<64 {
                                 let tap = tapBase + inputBlock &* 1568
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -2626,7 +2626,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -2635,23 +2635,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (4608 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 4608))
                     let source = x + block &* 1568
                     let target = y + block &* 392
                     for oh in 0..<7 {
-                        let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 112 : zero
-                        let r1 = source + (oh &* 2) &* 112
-                        let r2 = source + (oh &* 2 &+ 1) &* 112
+                        let r0 = oh &* 2 &- 1 >= 0 ? source + (oh &* 224 &- 112) : zero
+                        let r1 = source + oh &* 224
+                        let r2 = source + (oh &* 224 &+ 112)
                         let out = target + oh &* 56
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 7, by: 4) {
                             let ow: Int = min(start, 3)
@@ -2660,7 +2660,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -2681,7 +2681,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_7, k0_1)
                             let v0_8 = Self.load8(r0 + (column &+ 64))
                             Self.multiplyAdd(&a3, v0_8, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -2702,7 +2702,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_7, k1_1)
                             let v1_8 = Self.load8(r1 + (column &+ 64))
                             Self.multiplyAdd(&a3, v1_8, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -2723,10 +2723,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_7, k2_1)
                             let v2_8 = Self.load8(r2 + (column &+ 64))
                             Self.multiplyAdd(&a3, v2_8, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                     }
                 }
@@ -2747,16 +2747,16 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 524_288 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 524_288
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 10) {
                             let first: Int = min(group &* 5, 44)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2772,7 +2772,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<64 {
                                 let tap = tapBase + inputBlock &* 392
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -2898,7 +2898,7 @@ extension MobilenetV1 {
                 let zero = UnsafePointer(zeros.baseAddress!)
                 for block in blocks {
                     let k = w + block &* 72
-                    let k0_0 = Self.load8(k + 0)
+                    let k0_0 = Self.load8(k)
                     let k0_1 = Self.load8(k + 8)
                     let k0_2 = Self.load8(k + 16)
                     let k1_0 = Self.load8(k + 24)
@@ -2907,23 +2907,23 @@ extension MobilenetV1 {
                     let k2_0 = Self.load8(k + 48)
                     let k2_1 = Self.load8(k + 56)
                     let k2_2 = Self.load8(k + 64)
-                    let bias = Self.load8(w + (9216 &+ block &* 8))
+                    let bias = Self.load8(w + (block &* 8 &+ 9216))
                     let source = x + block &* 392
                     let target = y + block &* 392
                     for oh in 0..<7 {
-                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 56 : zero
-                        let r1 = source + (oh) &* 56
-                        let r2 = oh &+ 1 < 7 ? source + (oh &+ 1) &* 56 : zero
+                        let r0 = oh &- 1 >= 0 ? source + (oh &* 56 &- 56) : zero
+                        let r1 = source + oh &* 56
+                        let r2 = oh &+ 1 < 7 ? source + (oh &* 56 &+ 56) : zero
                         let out = target + oh &* 56
                         do {
                             var a = bias
-                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
                             Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
                             Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
                             Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                            Self.store(Self.relu(a), to: out + 0)
+                            Self.store(Self.relu(a), to: out)
                         }
                         for start in stride(from: 1, to: 6, by: 4) {
                             let ow: Int = min(start, 2)
@@ -2932,7 +2932,7 @@ extension MobilenetV1 {
                             var a1 = bias
                             var a2 = bias
                             var a3 = bias
-                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            let v0_0 = Self.load8(r0 + column)
                             Self.multiplyAdd(&a0, v0_0, k0_0)
                             let v0_1 = Self.load8(r0 + (column &+ 8))
                             Self.multiplyAdd(&a0, v0_1, k0_1)
@@ -2950,7 +2950,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v0_4, k0_1)
                             let v0_5 = Self.load8(r0 + (column &+ 40))
                             Self.multiplyAdd(&a3, v0_5, k0_2)
-                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            let v1_0 = Self.load8(r1 + column)
                             Self.multiplyAdd(&a0, v1_0, k1_0)
                             let v1_1 = Self.load8(r1 + (column &+ 8))
                             Self.multiplyAdd(&a0, v1_1, k1_1)
@@ -2968,7 +2968,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v1_4, k1_1)
                             let v1_5 = Self.load8(r1 + (column &+ 40))
                             Self.multiplyAdd(&a3, v1_5, k1_2)
-                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            let v2_0 = Self.load8(r2 + column)
                             Self.multiplyAdd(&a0, v2_0, k2_0)
                             let v2_1 = Self.load8(r2 + (column &+ 8))
                             Self.multiplyAdd(&a0, v2_1, k2_1)
@@ -2986,10 +2986,10 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, v2_4, k2_1)
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
-                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
+                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
+                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
                         }
                         do {
                             var a = bias
@@ -3020,16 +3020,16 @@ extension MobilenetV1 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_048_576 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 1_048_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 10) {
                             let first: Int = min(group &* 5, 44)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -3045,7 +3045,7 @@ extension MobilenetV1 {
                             for inputBlock in 0..<128 {
                                 let tap = tapBase + inputBlock &* 392
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -3185,7 +3185,7 @@ extension MobilenetV1 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 1_024_000]
                 }
             }
         }

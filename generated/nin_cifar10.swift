@@ -4,10 +4,10 @@
 import Foundation
 
 /// nin_cifar10: 3×32×32 → 10, 966,986 parameters, 222,486,528 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
-/// 
+///
 /// Activations marked NCHWc are stored (C / 8, H, W, 8): a pixel's 8 channels side by side,
 /// one vector, which depthwise and 1×1 convs read and write whole; the others are NCHW, as in PyTorch.
 public struct NinCifar10: Sendable {
@@ -146,35 +146,35 @@ public struct NinCifar10: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // features.conv1, + features.relu1 fused
-            let features_conv1Out = a + 0  // 192×32×32
-            Self.features_conv1(x, w + 0, features_conv1Out, scratch, threads)
+            let features_conv1Out = a  // 192×32×32
+            Self.features_conv1(x, w, features_conv1Out, scratch, threads)
             // features.cccp1, + features.relu_cccp1 fused
             let features_cccp1Out = a + 196_608  // 160×32×32
             Self.features_cccp1(features_conv1Out, w + 14_592, features_cccp1Out, scratch, threads)
             // features.cccp2, + features.relu_cccp2 fused
-            let features_cccp2Out = a + 0  // 96×32×32
+            let features_cccp2Out = a  // 96×32×32
             Self.features_cccp2(features_cccp1Out, w + 45_472, features_cccp2Out, scratch, threads)
             let features_pool1Out = a + 98_304  // 96×16×16
             Self.features_pool1(features_cccp2Out, features_pool1Out, threads)
             // features.conv2, + features.relu2 fused
-            let features_conv2Out = a + 0  // 192×16×16 NCHWc
+            let features_conv2Out = a  // 192×16×16 NCHWc
             Self.features_conv2(features_pool1Out, w + 60_928, features_conv2Out, scratch, threads)
             // features.cccp3, + features.relu_cccp3 fused
             let features_cccp3Out = a + 49_152  // 192×16×16 NCHWc
             Self.features_cccp3(features_conv2Out, w + 521_920, features_cccp3Out, threads)
             // features.cccp4, + features.relu_cccp4 fused
-            let features_cccp4Out = a + 0  // 192×16×16
+            let features_cccp4Out = a  // 192×16×16
             Self.features_cccp4(features_cccp3Out, w + 558_976, features_cccp4Out, threads)
             let features_pool2Out = a + 49_152  // 192×8×8
             Self.features_pool2(features_cccp4Out, features_pool2Out)
             // features.conv3, + features.relu3 fused
-            let features_conv3Out = a + 0  // 192×8×8 NCHWc
+            let features_conv3Out = a  // 192×8×8 NCHWc
             Self.features_conv3(features_pool2Out, w + 596_032, features_conv3Out, scratch, threads)
             // features.cccp5, + features.relu_cccp5 fused
             let features_cccp5Out = a + 12_288  // 192×8×8
             Self.features_cccp5(features_conv3Out, w + 1_186_048, features_cccp5Out, threads)
             // features.cccp6, + features.relu_cccp6 fused
-            let features_cccp6Out = a + 0  // 10×8×8
+            let features_cccp6Out = a  // 10×8×8
             Self.features_cccp6(features_cccp5Out, w + 1_223_104, features_cccp6Out, threads)
             let pool3Out = a + 640  // 10×1×1
             Self.pool3(features_cccp6Out, pool3Out)
@@ -199,12 +199,12 @@ extension NinCifar10 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 1200
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 14_400 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 14_400
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 171, 171) {
                             let first: Int = min(group &* 6, 1018)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = q0 &+ (q0 / 32) &* 4
                             let q1: Int = first &+ 1
@@ -236,7 +236,7 @@ extension NinCifar10 {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 1296
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -265,10 +265,10 @@ extension NinCifar10 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 16_384 &+ oc &* 1024 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -296,12 +296,12 @@ extension NinCifar10 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 30_720 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 30_720
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 26, 171) {
                             let first: Int = min(group &* 6, 1018)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -325,7 +325,7 @@ extension NinCifar10 {
                             for ic in 0..<192 {
                                 let tap = tapBase + ic &* 1056
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -352,10 +352,10 @@ extension NinCifar10 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 16_384 &+ oc &* 1024 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -383,12 +383,12 @@ extension NinCifar10 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2560
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 15_360 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 15_360
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 32, 171) {
                             let first: Int = min(group &* 6, 1018)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -412,7 +412,7 @@ extension NinCifar10 {
                             for ic in 0..<160 {
                                 let tap = tapBase + ic &* 1056
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -439,10 +439,10 @@ extension NinCifar10 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 16_384 &+ oc &* 1024 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -467,12 +467,12 @@ extension NinCifar10 {
                 for c in channels {
                     let plane = x + c &* 1024
                     for oh in 0..<16 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 32, by: 16) {
                             let count = min(16, 32 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 32 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 32 &+ k), stride: 1, available: count))
                             }
@@ -480,10 +480,10 @@ extension NinCifar10 {
                         }
                         for ow in stride(from: 0, to: 16, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 16 &+ oh) &* 16 &+ ow), count: min(16, 16 &- ow))
+                            Self.store16(m, to: y + (c &* 256 &+ oh &* 16 &+ ow), count: min(16, 16 &- ow))
                         }
                     }
                 }
@@ -505,8 +505,8 @@ extension NinCifar10 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 38_400
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 460_800 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 460_800
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 43, 43) {
                             let first: Int = min(group &* 6, 250)
@@ -541,7 +541,7 @@ extension NinCifar10 {
                                     for ic in 0..<96 {
                                         let tap = tapBase + ic &* 400
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -590,17 +590,17 @@ extension NinCifar10 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 36_864 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 36_864
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 26, 43) {
                             let first: Int = min(group &* 6, 250)
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -618,7 +618,7 @@ extension NinCifar10 {
                             for inputBlock in 0..<24 {
                                 let tap = tapBase + inputBlock &* 2048
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -764,18 +764,18 @@ extension NinCifar10 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 36_864 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 36_864
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 26, 43) {
                             let first: Int = min(group &* 6, 250)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -793,7 +793,7 @@ extension NinCifar10 {
                             for inputBlock in 0..<24 {
                                 let tap = tapBase + inputBlock &* 2048
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -918,10 +918,10 @@ extension NinCifar10 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 256 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 4096 &+ oc &* 256 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -943,9 +943,9 @@ extension NinCifar10 {
             let planeOffset: Int = c &* 256
             let plane = x + planeOffset
             for oh in 0..<8 {
-                let h0: Int = oh &* 2 &- 0
+                let h0: Int = oh &* 2
                 for ow in 0..<8 {
-                    let w0: Int = ow &* 2 &- 0
+                    let w0: Int = ow &* 2
                     var sum: Float = 0
                     var valid = 0
                     for i in 0..<3 {
@@ -960,7 +960,7 @@ extension NinCifar10 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 3, 16) &- h0) &* (min(w0 &+ 3, 16) &- w0)
-                    y[(c &* 8 &+ oh) &* 8 &+ ow] = sum / Float(divisor)
+                    y[c &* 64 &+ oh &* 8 &+ ow] = sum / Float(divisor)
                 }
             }
         }
@@ -983,7 +983,7 @@ extension NinCifar10 {
             Self.parallel(192, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -1031,7 +1031,7 @@ extension NinCifar10 {
                     let sourceOffset: Int = value &* 6144
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 12 &+ block) &* 3072
+                        let kernelOffset: Int = value &* 36_864 &+ block &* 3072
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 192 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1063,7 +1063,7 @@ extension NinCifar10 {
                             for ic in 0..<192 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1104,11 +1104,11 @@ extension NinCifar10 {
             Self.parallel(24, threads: threads) { filterVectors in
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     for f in filterVectors {
-                        let bias = Self.load8(w + (589_824 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 589_824))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 3072 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 192)
                             let m0_2 = Self.load8(m + 384)
                             let m0_3 = Self.load8(m + 576)
@@ -1132,8 +1132,8 @@ extension NinCifar10 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                            let corner: Int = f &* 512 &+ (oh &* 8 &+ ow) &* 8
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let corner: Int = f &* 512 &+ oh &* 64 &+ ow &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
                             Self.store(Self.relu(outputs[2]), to: y + (corner &+ 64))
@@ -1159,18 +1159,18 @@ extension NinCifar10 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 3072
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 36_864 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 36_864
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 11, 11) {
                             let first: Int = min(group &* 6, 58)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1188,7 +1188,7 @@ extension NinCifar10 {
                             for inputBlock in 0..<24 {
                                 let tap = tapBase + inputBlock &* 512
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -1313,10 +1313,10 @@ extension NinCifar10 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 64 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 1024 &+ oc &* 64 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1344,7 +1344,7 @@ extension NinCifar10 {
                         let filters: Int = min(4, 10 &- firstFilter)
                         let kernelOffset: Int = block &* 768
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2304 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 2304
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 72, 64), by: 24) {
                             let p: Int = min(start, 40)
@@ -1362,7 +1362,7 @@ extension NinCifar10 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<192 {
                                 let source = x + (ic &* 64 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -1395,7 +1395,7 @@ extension NinCifar10 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 64 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -1414,9 +1414,9 @@ extension NinCifar10 {
             let planeOffset: Int = c &* 64
             let plane = x + planeOffset
             for oh in 0..<1 {
-                let h0: Int = oh &* 1 &- 0
+                let h0: Int = oh
                 for ow in 0..<1 {
-                    let w0: Int = ow &* 1 &- 0
+                    let w0: Int = ow
                     var sum: Float = 0
                     var valid = 0
                     for i in 0..<8 {
@@ -1431,7 +1431,7 @@ extension NinCifar10 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 8, 8) &- h0) &* (min(w0 &+ 8, 8) &- w0)
-                    y[(c &* 1 &+ oh) &* 1 &+ ow] = sum / Float(divisor)
+                    y[c &+ oh &+ ow] = sum / Float(divisor)
                 }
             }
         }

@@ -4,10 +4,10 @@
 import Foundation
 
 /// resnet101: 3×224×224 → 1000, 44,549,160 parameters, 7,801,405,440 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
-/// 
+///
 /// Activations marked NCHWc are stored (C / 8, H, W, 8): a pixel's 8 channels side by side,
 /// one vector, which depthwise and 1×1 convs read and write whole; the others are NCHW, as in PyTorch.
 public struct Resnet101: Sendable {
@@ -1258,12 +1258,12 @@ public struct Resnet101: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // conv1, + bn1 folded, + relu fused
-            let conv1Out = a + 0  // 64×112×112
-            Self.conv1(x, w + 0, conv1Out, scratch, threads)
+            let conv1Out = a  // 64×112×112
+            Self.conv1(x, w, conv1Out, scratch, threads)
             let maxpoolOut = a + 802_816  // 64×56×56
             Self.maxpool(conv1Out, maxpoolOut, threads)
             // layer1.0.conv1, + layer1.0.bn1 folded, + layer1.0.relu fused
-            let layer1_0_conv1Out = a + 0  // 64×56×56
+            let layer1_0_conv1Out = a  // 64×56×56
             Self.layer1_0_conv1(maxpoolOut, w + 9472, layer1_0_conv1Out, threads)
             // layer1.0.conv2, + layer1.0.bn2 folded, + layer1.0.relu_1 fused
             let layer1_0_conv2Out = a + 200_704  // 64×56×56
@@ -1272,7 +1272,7 @@ public struct Resnet101: Sendable {
             let layer1_0_conv3Out = a + 1_003_520  // 256×56×56
             Self.layer1_0_conv3(layer1_0_conv2Out, w + 79_232, layer1_0_conv3Out, threads)
             // layer1.0.downsample.0, + layer1.0.downsample.1 folded, + layer1.0.add fused, + layer1.0.relu_2 fused
-            let layer1_0_downsample_0Out = a + 0  // 256×56×56
+            let layer1_0_downsample_0Out = a  // 256×56×56
             Self.layer1_0_downsample_0(maxpoolOut, layer1_0_conv3Out, w + 95_872, layer1_0_downsample_0Out, threads)
             // layer1.1.conv1, + layer1.1.bn1 folded, + layer1.1.relu fused
             let layer1_1_conv1Out = a + 802_816  // 64×56×56
@@ -1284,7 +1284,7 @@ public struct Resnet101: Sendable {
             let layer1_1_conv3Out = a + 1_204_224  // 256×56×56
             Self.layer1_0_downsample_0(layer1_1_conv2Out, layer1_0_downsample_0Out, w + 194_560, layer1_1_conv3Out, threads)
             // layer1.2.conv1, + layer1.2.bn1 folded, + layer1.2.relu fused (layer1_1_conv1's function)
-            let layer1_2_conv1Out = a + 0  // 64×56×56
+            let layer1_2_conv1Out = a  // 64×56×56
             Self.layer1_1_conv1(layer1_1_conv3Out, w + 211_200, layer1_2_conv1Out, threads)
             // layer1.2.conv2, + layer1.2.bn2 folded, + layer1.2.relu_1 fused (layer1_0_conv2's function)
             let layer1_2_conv2Out = a + 200_704  // 64×56×56
@@ -1293,19 +1293,19 @@ public struct Resnet101: Sendable {
             let layer1_2_conv3Out = a + 401_408  // 256×56×56
             Self.layer1_0_downsample_0(layer1_2_conv2Out, layer1_1_conv3Out, w + 293_248, layer1_2_conv3Out, threads)
             // layer2.0.conv1, + layer2.0.bn1 folded, + layer2.0.relu fused
-            let layer2_0_conv1Out = a + 0  // 128×56×56
+            let layer2_0_conv1Out = a  // 128×56×56
             Self.layer2_0_conv1(layer1_2_conv3Out, w + 309_888, layer2_0_conv1Out, threads)
             // layer2.0.conv2, + layer2.0.bn2 folded, + layer2.0.relu_1 fused
             let layer2_0_conv2Out = a + 1_204_224  // 128×28×28 NCHWc
             Self.layer2_0_conv2(layer2_0_conv1Out, w + 342_784, layer2_0_conv2Out, scratch, threads)
             // layer2.0.conv3, + layer2.0.bn3 folded
-            let layer2_0_conv3Out = a + 0  // 512×28×28
+            let layer2_0_conv3Out = a  // 512×28×28
             Self.layer2_0_conv3(layer2_0_conv2Out, w + 490_368, layer2_0_conv3Out, threads)
             // layer2.0.downsample.0, + layer2.0.downsample.1 folded, + layer2.0.add fused, + layer2.0.relu_2 fused
             let layer2_0_downsample_0Out = a + 1_204_224  // 512×28×28
             Self.layer2_0_downsample_0(layer1_2_conv3Out, layer2_0_conv3Out, w + 556_416, layer2_0_downsample_0Out, scratch, threads)
             // layer2.1.conv1, + layer2.1.bn1 folded, + layer2.1.relu fused
-            let layer2_1_conv1Out = a + 0  // 128×28×28
+            let layer2_1_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_0_downsample_0Out, w + 688_000, layer2_1_conv1Out, threads)
             // layer2.1.conv2, + layer2.1.bn2 folded, + layer2.1.relu_1 fused
             let layer2_1_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1314,7 +1314,7 @@ public struct Resnet101: Sendable {
             let layer2_1_conv3Out = a + 200_704  // 512×28×28
             Self.layer2_1_conv3(layer2_1_conv2Out, layer2_0_downsample_0Out, w + 1_015_936, layer2_1_conv3Out, threads)
             // layer2.2.conv1, + layer2.2.bn1 folded, + layer2.2.relu fused (layer2_1_conv1's function)
-            let layer2_2_conv1Out = a + 0  // 128×28×28
+            let layer2_2_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_1_conv3Out, w + 1_081_984, layer2_2_conv1Out, threads)
             // layer2.2.conv2, + layer2.2.bn2 folded, + layer2.2.relu_1 fused (layer2_1_conv2's function)
             let layer2_2_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1323,7 +1323,7 @@ public struct Resnet101: Sendable {
             let layer2_2_conv3Out = a + 602_112  // 512×28×28
             Self.layer2_1_conv3(layer2_2_conv2Out, layer2_1_conv3Out, w + 1_409_920, layer2_2_conv3Out, threads)
             // layer2.3.conv1, + layer2.3.bn1 folded, + layer2.3.relu fused (layer2_1_conv1's function)
-            let layer2_3_conv1Out = a + 0  // 128×28×28
+            let layer2_3_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_2_conv3Out, w + 1_475_968, layer2_3_conv1Out, threads)
             // layer2.3.conv2, + layer2.3.bn2 folded, + layer2.3.relu_1 fused (layer2_1_conv2's function)
             let layer2_3_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1332,19 +1332,19 @@ public struct Resnet101: Sendable {
             let layer2_3_conv3Out = a + 200_704  // 512×28×28
             Self.layer2_1_conv3(layer2_3_conv2Out, layer2_2_conv3Out, w + 1_803_904, layer2_3_conv3Out, threads)
             // layer3.0.conv1, + layer3.0.bn1 folded, + layer3.0.relu fused
-            let layer3_0_conv1Out = a + 0  // 256×28×28
+            let layer3_0_conv1Out = a  // 256×28×28
             Self.layer3_0_conv1(layer2_3_conv3Out, w + 1_869_952, layer3_0_conv1Out, threads)
             // layer3.0.conv2, + layer3.0.bn2 folded, + layer3.0.relu_1 fused
             let layer3_0_conv2Out = a + 602_112  // 256×14×14 NCHWc
             Self.layer3_0_conv2(layer3_0_conv1Out, w + 2_001_280, layer3_0_conv2Out, scratch, threads)
             // layer3.0.conv3, + layer3.0.bn3 folded
-            let layer3_0_conv3Out = a + 0  // 1024×14×14
+            let layer3_0_conv3Out = a  // 1024×14×14
             Self.layer3_0_conv3(layer3_0_conv2Out, w + 2_591_360, layer3_0_conv3Out, threads)
             // layer3.0.downsample.0, + layer3.0.downsample.1 folded, + layer3.0.add fused, + layer3.0.relu_2 fused
             let layer3_0_downsample_0Out = a + 602_112  // 1024×14×14
             Self.layer3_0_downsample_0(layer2_3_conv3Out, layer3_0_conv3Out, w + 2_854_528, layer3_0_downsample_0Out, scratch, threads)
             // layer3.1.conv1, + layer3.1.bn1 folded, + layer3.1.relu fused
-            let layer3_1_conv1Out = a + 0  // 256×14×14
+            let layer3_1_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_0_downsample_0Out, w + 3_379_840, layer3_1_conv1Out, threads)
             // layer3.1.conv2, + layer3.1.bn2 folded, + layer3.1.relu_1 fused
             let layer3_1_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1353,7 +1353,7 @@ public struct Resnet101: Sendable {
             let layer3_1_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_1_conv2Out, layer3_0_downsample_0Out, w + 4_691_072, layer3_1_conv3Out, threads)
             // layer3.2.conv1, + layer3.2.bn1 folded, + layer3.2.relu fused (layer3_1_conv1's function)
-            let layer3_2_conv1Out = a + 0  // 256×14×14
+            let layer3_2_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_1_conv3Out, w + 4_954_240, layer3_2_conv1Out, threads)
             // layer3.2.conv2, + layer3.2.bn2 folded, + layer3.2.relu_1 fused (layer3_1_conv2's function)
             let layer3_2_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1362,7 +1362,7 @@ public struct Resnet101: Sendable {
             let layer3_2_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_2_conv2Out, layer3_1_conv3Out, w + 6_265_472, layer3_2_conv3Out, threads)
             // layer3.3.conv1, + layer3.3.bn1 folded, + layer3.3.relu fused (layer3_1_conv1's function)
-            let layer3_3_conv1Out = a + 0  // 256×14×14
+            let layer3_3_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_2_conv3Out, w + 6_528_640, layer3_3_conv1Out, threads)
             // layer3.3.conv2, + layer3.3.bn2 folded, + layer3.3.relu_1 fused (layer3_1_conv2's function)
             let layer3_3_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1371,7 +1371,7 @@ public struct Resnet101: Sendable {
             let layer3_3_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_3_conv2Out, layer3_2_conv3Out, w + 7_839_872, layer3_3_conv3Out, threads)
             // layer3.4.conv1, + layer3.4.bn1 folded, + layer3.4.relu fused (layer3_1_conv1's function)
-            let layer3_4_conv1Out = a + 0  // 256×14×14
+            let layer3_4_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_3_conv3Out, w + 8_103_040, layer3_4_conv1Out, threads)
             // layer3.4.conv2, + layer3.4.bn2 folded, + layer3.4.relu_1 fused (layer3_1_conv2's function)
             let layer3_4_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1380,7 +1380,7 @@ public struct Resnet101: Sendable {
             let layer3_4_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_4_conv2Out, layer3_3_conv3Out, w + 9_414_272, layer3_4_conv3Out, threads)
             // layer3.5.conv1, + layer3.5.bn1 folded, + layer3.5.relu fused (layer3_1_conv1's function)
-            let layer3_5_conv1Out = a + 0  // 256×14×14
+            let layer3_5_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_4_conv3Out, w + 9_677_440, layer3_5_conv1Out, threads)
             // layer3.5.conv2, + layer3.5.bn2 folded, + layer3.5.relu_1 fused (layer3_1_conv2's function)
             let layer3_5_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1389,7 +1389,7 @@ public struct Resnet101: Sendable {
             let layer3_5_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_5_conv2Out, layer3_4_conv3Out, w + 10_988_672, layer3_5_conv3Out, threads)
             // layer3.6.conv1, + layer3.6.bn1 folded, + layer3.6.relu fused (layer3_1_conv1's function)
-            let layer3_6_conv1Out = a + 0  // 256×14×14
+            let layer3_6_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_5_conv3Out, w + 11_251_840, layer3_6_conv1Out, threads)
             // layer3.6.conv2, + layer3.6.bn2 folded, + layer3.6.relu_1 fused (layer3_1_conv2's function)
             let layer3_6_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1398,7 +1398,7 @@ public struct Resnet101: Sendable {
             let layer3_6_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_6_conv2Out, layer3_5_conv3Out, w + 12_563_072, layer3_6_conv3Out, threads)
             // layer3.7.conv1, + layer3.7.bn1 folded, + layer3.7.relu fused (layer3_1_conv1's function)
-            let layer3_7_conv1Out = a + 0  // 256×14×14
+            let layer3_7_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_6_conv3Out, w + 12_826_240, layer3_7_conv1Out, threads)
             // layer3.7.conv2, + layer3.7.bn2 folded, + layer3.7.relu_1 fused (layer3_1_conv2's function)
             let layer3_7_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1407,7 +1407,7 @@ public struct Resnet101: Sendable {
             let layer3_7_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_7_conv2Out, layer3_6_conv3Out, w + 14_137_472, layer3_7_conv3Out, threads)
             // layer3.8.conv1, + layer3.8.bn1 folded, + layer3.8.relu fused (layer3_1_conv1's function)
-            let layer3_8_conv1Out = a + 0  // 256×14×14
+            let layer3_8_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_7_conv3Out, w + 14_400_640, layer3_8_conv1Out, threads)
             // layer3.8.conv2, + layer3.8.bn2 folded, + layer3.8.relu_1 fused (layer3_1_conv2's function)
             let layer3_8_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1416,7 +1416,7 @@ public struct Resnet101: Sendable {
             let layer3_8_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_8_conv2Out, layer3_7_conv3Out, w + 15_711_872, layer3_8_conv3Out, threads)
             // layer3.9.conv1, + layer3.9.bn1 folded, + layer3.9.relu fused (layer3_1_conv1's function)
-            let layer3_9_conv1Out = a + 0  // 256×14×14
+            let layer3_9_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_8_conv3Out, w + 15_975_040, layer3_9_conv1Out, threads)
             // layer3.9.conv2, + layer3.9.bn2 folded, + layer3.9.relu_1 fused (layer3_1_conv2's function)
             let layer3_9_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1425,7 +1425,7 @@ public struct Resnet101: Sendable {
             let layer3_9_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_9_conv2Out, layer3_8_conv3Out, w + 17_286_272, layer3_9_conv3Out, threads)
             // layer3.10.conv1, + layer3.10.bn1 folded, + layer3.10.relu fused (layer3_1_conv1's function)
-            let layer3_10_conv1Out = a + 0  // 256×14×14
+            let layer3_10_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_9_conv3Out, w + 17_549_440, layer3_10_conv1Out, threads)
             // layer3.10.conv2, + layer3.10.bn2 folded, + layer3.10.relu_1 fused (layer3_1_conv2's function)
             let layer3_10_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1434,7 +1434,7 @@ public struct Resnet101: Sendable {
             let layer3_10_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_10_conv2Out, layer3_9_conv3Out, w + 18_860_672, layer3_10_conv3Out, threads)
             // layer3.11.conv1, + layer3.11.bn1 folded, + layer3.11.relu fused (layer3_1_conv1's function)
-            let layer3_11_conv1Out = a + 0  // 256×14×14
+            let layer3_11_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_10_conv3Out, w + 19_123_840, layer3_11_conv1Out, threads)
             // layer3.11.conv2, + layer3.11.bn2 folded, + layer3.11.relu_1 fused (layer3_1_conv2's function)
             let layer3_11_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1443,7 +1443,7 @@ public struct Resnet101: Sendable {
             let layer3_11_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_11_conv2Out, layer3_10_conv3Out, w + 20_435_072, layer3_11_conv3Out, threads)
             // layer3.12.conv1, + layer3.12.bn1 folded, + layer3.12.relu fused (layer3_1_conv1's function)
-            let layer3_12_conv1Out = a + 0  // 256×14×14
+            let layer3_12_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_11_conv3Out, w + 20_698_240, layer3_12_conv1Out, threads)
             // layer3.12.conv2, + layer3.12.bn2 folded, + layer3.12.relu_1 fused (layer3_1_conv2's function)
             let layer3_12_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1452,7 +1452,7 @@ public struct Resnet101: Sendable {
             let layer3_12_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_12_conv2Out, layer3_11_conv3Out, w + 22_009_472, layer3_12_conv3Out, threads)
             // layer3.13.conv1, + layer3.13.bn1 folded, + layer3.13.relu fused (layer3_1_conv1's function)
-            let layer3_13_conv1Out = a + 0  // 256×14×14
+            let layer3_13_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_12_conv3Out, w + 22_272_640, layer3_13_conv1Out, threads)
             // layer3.13.conv2, + layer3.13.bn2 folded, + layer3.13.relu_1 fused (layer3_1_conv2's function)
             let layer3_13_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1461,7 +1461,7 @@ public struct Resnet101: Sendable {
             let layer3_13_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_13_conv2Out, layer3_12_conv3Out, w + 23_583_872, layer3_13_conv3Out, threads)
             // layer3.14.conv1, + layer3.14.bn1 folded, + layer3.14.relu fused (layer3_1_conv1's function)
-            let layer3_14_conv1Out = a + 0  // 256×14×14
+            let layer3_14_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_13_conv3Out, w + 23_847_040, layer3_14_conv1Out, threads)
             // layer3.14.conv2, + layer3.14.bn2 folded, + layer3.14.relu_1 fused (layer3_1_conv2's function)
             let layer3_14_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1470,7 +1470,7 @@ public struct Resnet101: Sendable {
             let layer3_14_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_14_conv2Out, layer3_13_conv3Out, w + 25_158_272, layer3_14_conv3Out, threads)
             // layer3.15.conv1, + layer3.15.bn1 folded, + layer3.15.relu fused (layer3_1_conv1's function)
-            let layer3_15_conv1Out = a + 0  // 256×14×14
+            let layer3_15_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_14_conv3Out, w + 25_421_440, layer3_15_conv1Out, threads)
             // layer3.15.conv2, + layer3.15.bn2 folded, + layer3.15.relu_1 fused (layer3_1_conv2's function)
             let layer3_15_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1479,7 +1479,7 @@ public struct Resnet101: Sendable {
             let layer3_15_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_15_conv2Out, layer3_14_conv3Out, w + 26_732_672, layer3_15_conv3Out, threads)
             // layer3.16.conv1, + layer3.16.bn1 folded, + layer3.16.relu fused (layer3_1_conv1's function)
-            let layer3_16_conv1Out = a + 0  // 256×14×14
+            let layer3_16_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_15_conv3Out, w + 26_995_840, layer3_16_conv1Out, threads)
             // layer3.16.conv2, + layer3.16.bn2 folded, + layer3.16.relu_1 fused (layer3_1_conv2's function)
             let layer3_16_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1488,7 +1488,7 @@ public struct Resnet101: Sendable {
             let layer3_16_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_16_conv2Out, layer3_15_conv3Out, w + 28_307_072, layer3_16_conv3Out, threads)
             // layer3.17.conv1, + layer3.17.bn1 folded, + layer3.17.relu fused (layer3_1_conv1's function)
-            let layer3_17_conv1Out = a + 0  // 256×14×14
+            let layer3_17_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_16_conv3Out, w + 28_570_240, layer3_17_conv1Out, threads)
             // layer3.17.conv2, + layer3.17.bn2 folded, + layer3.17.relu_1 fused (layer3_1_conv2's function)
             let layer3_17_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1497,7 +1497,7 @@ public struct Resnet101: Sendable {
             let layer3_17_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_17_conv2Out, layer3_16_conv3Out, w + 29_881_472, layer3_17_conv3Out, threads)
             // layer3.18.conv1, + layer3.18.bn1 folded, + layer3.18.relu fused (layer3_1_conv1's function)
-            let layer3_18_conv1Out = a + 0  // 256×14×14
+            let layer3_18_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_17_conv3Out, w + 30_144_640, layer3_18_conv1Out, threads)
             // layer3.18.conv2, + layer3.18.bn2 folded, + layer3.18.relu_1 fused (layer3_1_conv2's function)
             let layer3_18_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1506,7 +1506,7 @@ public struct Resnet101: Sendable {
             let layer3_18_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_18_conv2Out, layer3_17_conv3Out, w + 31_455_872, layer3_18_conv3Out, threads)
             // layer3.19.conv1, + layer3.19.bn1 folded, + layer3.19.relu fused (layer3_1_conv1's function)
-            let layer3_19_conv1Out = a + 0  // 256×14×14
+            let layer3_19_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_18_conv3Out, w + 31_719_040, layer3_19_conv1Out, threads)
             // layer3.19.conv2, + layer3.19.bn2 folded, + layer3.19.relu_1 fused (layer3_1_conv2's function)
             let layer3_19_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1515,7 +1515,7 @@ public struct Resnet101: Sendable {
             let layer3_19_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_19_conv2Out, layer3_18_conv3Out, w + 33_030_272, layer3_19_conv3Out, threads)
             // layer3.20.conv1, + layer3.20.bn1 folded, + layer3.20.relu fused (layer3_1_conv1's function)
-            let layer3_20_conv1Out = a + 0  // 256×14×14
+            let layer3_20_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_19_conv3Out, w + 33_293_440, layer3_20_conv1Out, threads)
             // layer3.20.conv2, + layer3.20.bn2 folded, + layer3.20.relu_1 fused (layer3_1_conv2's function)
             let layer3_20_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1524,7 +1524,7 @@ public struct Resnet101: Sendable {
             let layer3_20_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_20_conv2Out, layer3_19_conv3Out, w + 34_604_672, layer3_20_conv3Out, threads)
             // layer3.21.conv1, + layer3.21.bn1 folded, + layer3.21.relu fused (layer3_1_conv1's function)
-            let layer3_21_conv1Out = a + 0  // 256×14×14
+            let layer3_21_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_20_conv3Out, w + 34_867_840, layer3_21_conv1Out, threads)
             // layer3.21.conv2, + layer3.21.bn2 folded, + layer3.21.relu_1 fused (layer3_1_conv2's function)
             let layer3_21_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1533,7 +1533,7 @@ public struct Resnet101: Sendable {
             let layer3_21_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_21_conv2Out, layer3_20_conv3Out, w + 36_179_072, layer3_21_conv3Out, threads)
             // layer3.22.conv1, + layer3.22.bn1 folded, + layer3.22.relu fused (layer3_1_conv1's function)
-            let layer3_22_conv1Out = a + 0  // 256×14×14
+            let layer3_22_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_21_conv3Out, w + 36_442_240, layer3_22_conv1Out, threads)
             // layer3.22.conv2, + layer3.22.bn2 folded, + layer3.22.relu_1 fused (layer3_1_conv2's function)
             let layer3_22_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1542,19 +1542,19 @@ public struct Resnet101: Sendable {
             let layer3_22_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_22_conv2Out, layer3_21_conv3Out, w + 37_753_472, layer3_22_conv3Out, threads)
             // layer4.0.conv1, + layer4.0.bn1 folded, + layer4.0.relu fused
-            let layer4_0_conv1Out = a + 0  // 512×14×14
+            let layer4_0_conv1Out = a  // 512×14×14
             Self.layer4_0_conv1(layer3_22_conv3Out, w + 38_016_640, layer4_0_conv1Out, threads)
             // layer4.0.conv2, + layer4.0.bn2 folded, + layer4.0.relu_1 fused
             let layer4_0_conv2Out = a + 100_352  // 512×7×7 NCHWc
             Self.layer4_0_conv2(layer4_0_conv1Out, w + 38_541_440, layer4_0_conv2Out, scratch, threads)
             // layer4.0.conv3, + layer4.0.bn3 folded
-            let layer4_0_conv3Out = a + 0  // 2048×7×7
+            let layer4_0_conv3Out = a  // 2048×7×7
             Self.layer4_0_conv3(layer4_0_conv2Out, w + 40_901_248, layer4_0_conv3Out, threads)
             // layer4.0.downsample.0, + layer4.0.downsample.1 folded, + layer4.0.add fused, + layer4.0.relu_2 fused
             let layer4_0_downsample_0Out = a + 100_352  // 2048×7×7
             Self.layer4_0_downsample_0(layer3_22_conv3Out, layer4_0_conv3Out, w + 41_951_872, layer4_0_downsample_0Out, scratch, threads)
             // layer4.1.conv1, + layer4.1.bn1 folded, + layer4.1.relu fused
-            let layer4_1_conv1Out = a + 0  // 512×7×7
+            let layer4_1_conv1Out = a  // 512×7×7
             Self.layer4_1_conv1(layer4_0_downsample_0Out, w + 44_051_072, layer4_1_conv1Out, threads)
             // layer4.1.conv2, + layer4.1.bn2 folded, + layer4.1.relu_1 fused
             let layer4_1_conv2Out = a + 25_088  // 512×7×7 NCHWc
@@ -1563,7 +1563,7 @@ public struct Resnet101: Sendable {
             let layer4_1_conv3Out = a + 200_704  // 2048×7×7
             Self.layer4_1_conv3(layer4_1_conv2Out, layer4_0_downsample_0Out, w + 49_294_976, layer4_1_conv3Out, threads)
             // layer4.2.conv1, + layer4.2.bn1 folded, + layer4.2.relu fused (layer4_1_conv1's function)
-            let layer4_2_conv1Out = a + 0  // 512×7×7
+            let layer4_2_conv1Out = a  // 512×7×7
             Self.layer4_1_conv1(layer4_1_conv3Out, w + 50_345_600, layer4_2_conv1Out, threads)
             // layer4.2.conv2, + layer4.2.bn2 folded, + layer4.2.relu_1 fused (layer4_1_conv2's function)
             let layer4_2_conv2Out = a + 25_088  // 512×7×7 NCHWc
@@ -1571,7 +1571,7 @@ public struct Resnet101: Sendable {
             // layer4.2.conv3, + layer4.2.bn3 folded, + layer4.2.add fused, + layer4.2.relu_2 fused (layer4_1_conv3's function)
             let layer4_2_conv3Out = a + 50_176  // 2048×7×7
             Self.layer4_1_conv3(layer4_2_conv2Out, layer4_1_conv3Out, w + 55_589_504, layer4_2_conv3Out, threads)
-            let avgpoolOut = a + 0  // 2048×1×1
+            let avgpoolOut = a  // 2048×1×1
             Self.avgpool(layer4_2_conv3Out, avgpoolOut)
             let fcOut = a + 2048  // 1000
             Self.fc(avgpoolOut, w + 56_640_128, fcOut, threads)
@@ -1596,12 +1596,12 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2352
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9408 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9408
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 373, 2091) {
                             let first: Int = min(group &* 6, 12538)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                             let q1: Int = first &+ 1
@@ -1633,7 +1633,7 @@ extension Resnet101 {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 52_900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1662,10 +1662,10 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1695,7 +1695,7 @@ extension Resnet101 {
                             let count = min(16, 112 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 112 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                             }
@@ -1703,10 +1703,10 @@ extension Resnet101 {
                         }
                         for ow in stride(from: 0, to: 56, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -1729,7 +1729,7 @@ extension Resnet101 {
                         let filters: Int = min(4, 64 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 4096 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 4096
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -1747,7 +1747,7 @@ extension Resnet101 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -1780,7 +1780,7 @@ extension Resnet101 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -1808,7 +1808,7 @@ extension Resnet101 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1856,7 +1856,7 @@ extension Resnet101 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1888,7 +1888,7 @@ extension Resnet101 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 528
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1930,11 +1930,11 @@ extension Resnet101 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1024 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 64)
                             let m0_2 = Self.load8(m + 128)
                             let m0_3 = Self.load8(m + 192)
@@ -1958,9 +1958,9 @@ extension Resnet101 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2004,7 +2004,7 @@ extension Resnet101 {
                         let filters: Int = min(4, 256 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 16_384
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -2022,7 +2022,7 @@ extension Resnet101 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2055,7 +2055,7 @@ extension Resnet101 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2081,7 +2081,7 @@ extension Resnet101 {
                         let filters: Int = min(4, 256 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 16_384
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -2099,7 +2099,7 @@ extension Resnet101 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2132,7 +2132,7 @@ extension Resnet101 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                                    Self.store(Self.relu(Self.plus8(tile[r &* 6 &+ t &* 2], x1 + (index), count: 8)), to: y + index)
                                 }
                             }
                         }
@@ -2157,12 +2157,12 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 16_384
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2186,7 +2186,7 @@ extension Resnet101 {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2213,10 +2213,10 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2243,12 +2243,12 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2272,7 +2272,7 @@ extension Resnet101 {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2299,10 +2299,10 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2329,8 +2329,8 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 18_432
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 147_456 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 147_456
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 4, 131) {
                             let first: Int = min(group &* 6, 778)
@@ -2365,7 +2365,7 @@ extension Resnet101 {
                                     for ic in 0..<128 {
                                         let tap = tapBase + ic &* 3364
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2415,18 +2415,18 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 42, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2444,7 +2444,7 @@ extension Resnet101 {
                             for inputBlock in 0..<16 {
                                 let tap = tapBase + inputBlock &* 6272
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -2569,10 +2569,10 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -2600,12 +2600,12 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 131_072 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 131_072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 131, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2629,7 +2629,7 @@ extension Resnet101 {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2656,19 +2656,19 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        let endPixel: Int = min(band &* 6 &+ 786, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -2692,12 +2692,12 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2721,7 +2721,7 @@ extension Resnet101 {
                             for ic in 0..<512 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2748,10 +2748,10 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2782,7 +2782,7 @@ extension Resnet101 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -2830,7 +2830,7 @@ extension Resnet101 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2862,7 +2862,7 @@ extension Resnet101 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2903,11 +2903,11 @@ extension Resnet101 {
             Self.parallel(16, threads: threads) { filterVectors in
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -2931,8 +2931,8 @@ extension Resnet101 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                            let corner: Int = f &* 6272 &+ (oh &* 28 &+ ow) &* 8
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let corner: Int = f &* 6272 &+ oh &* 224 &+ ow &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
                             Self.store(Self.relu(outputs[2]), to: y + (corner &+ 224))
@@ -2959,18 +2959,18 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 131, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2988,7 +2988,7 @@ extension Resnet101 {
                             for inputBlock in 0..<16 {
                                 let tap = tapBase + inputBlock &* 6272
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -3113,19 +3113,19 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        let endPixel: Int = min(band &* 6 &+ 786, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -3148,12 +3148,12 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 131_072 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 131_072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3177,7 +3177,7 @@ extension Resnet101 {
                             for ic in 0..<512 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3204,10 +3204,10 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3234,8 +3234,8 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 36_864
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 589_824 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 589_824
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 256, by: 16) {
                             for group in band..<min(band &+ 33, 33) {
@@ -3272,7 +3272,7 @@ extension Resnet101 {
                                         for ic in 0..<16 {
                                             let tap = tapBase + ic &* 900
                                             let k = tapKernel + ic &* 16
-                                            let w0 = Self.load8(k + 0)
+                                            let w0 = Self.load8(k)
                                             let w1 = Self.load8(k + 8)
                                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                                             Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3339,18 +3339,18 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 262_144 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 262_144
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -3368,7 +3368,7 @@ extension Resnet101 {
                             for inputBlock in 0..<32 {
                                 let tap = tapBase + inputBlock &* 1568
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -3493,10 +3493,10 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3524,8 +3524,8 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 524_288 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 524_288
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -3556,7 +3556,7 @@ extension Resnet101 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -3591,17 +3591,17 @@ extension Resnet101 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 193)
-                        let endPixel: Int = min((band &+ 66) &* 3, 196)
+                        let endPixel: Int = min(band &* 3 &+ 198, 196)
                         for oc in 0..<32 {
-                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
+                            let planeOffset: Int = block &* 6272 &+ oc &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -3625,8 +3625,8 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 32_768
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 262_144 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 262_144
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -3657,7 +3657,7 @@ extension Resnet101 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -3692,8 +3692,8 @@ extension Resnet101 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3724,7 +3724,7 @@ extension Resnet101 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3772,23 +3772,23 @@ extension Resnet101 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -3804,7 +3804,7 @@ extension Resnet101 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3845,11 +3845,11 @@ extension Resnet101 {
             Self.parallel(32, threads: threads) { filterVectors in
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -3873,8 +3873,8 @@ extension Resnet101 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                            let corner: Int = f &* 1568 &+ (oh &* 14 &+ ow) &* 8
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let corner: Int = f &* 1568 &+ oh &* 112 &+ ow &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
                             Self.store(Self.relu(outputs[2]), to: y + (corner &+ 112))
@@ -3901,18 +3901,18 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 262_144 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 262_144
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -3930,7 +3930,7 @@ extension Resnet101 {
                             for inputBlock in 0..<32 {
                                 let tap = tapBase + inputBlock &* 1568
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -4055,19 +4055,19 @@ extension Resnet101 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 190)
-                        let endPixel: Int = min((band &+ 33) &* 6, 196)
+                        let endPixel: Int = min(band &* 6 &+ 198, 196)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 196
+                            let planeOffset: Int = block &* 3136 &+ oc &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -4090,8 +4090,8 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 32_768
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 524_288 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 524_288
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4122,7 +4122,7 @@ extension Resnet101 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4157,8 +4157,8 @@ extension Resnet101 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4185,8 +4185,8 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 73_728
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2_359_296 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 2_359_296
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 512, by: 16) {
                             for group in band..<min(band &+ 10, 10) {
@@ -4219,7 +4219,7 @@ extension Resnet101 {
                                         for ic in 0..<16 {
                                             let tap = tapBase + ic &* 256
                                             let k = tapKernel + ic &* 16
-                                            let w0 = Self.load8(k + 0)
+                                            let w0 = Self.load8(k)
                                             let w1 = Self.load8(k + 8)
                                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                                             Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4280,17 +4280,17 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_048_576 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 1_048_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 10) {
                             let first: Int = min(group &* 5, 44)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -4306,7 +4306,7 @@ extension Resnet101 {
                             for inputBlock in 0..<64 {
                                 let tap = tapBase + inputBlock &* 392
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -4413,10 +4413,10 @@ extension Resnet101 {
                             tile[14] = a1_2
                             tile[16] = a1_3
                             tile[18] = a1_4
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 80 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 80 &+ (oc % 8)
                                 for p in 0..<5 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -4444,8 +4444,8 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 32_768
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2_097_152 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 2_097_152
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4476,7 +4476,7 @@ extension Resnet101 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4511,17 +4511,17 @@ extension Resnet101 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 46)
-                        let endPixel: Int = min((band &+ 17) &* 3, 49)
+                        let endPixel: Int = min(band &* 3 &+ 51, 49)
                         for oc in 0..<32 {
-                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
+                            let planeOffset: Int = block &* 1568 &+ oc &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -4545,8 +4545,8 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 65_536
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_048_576 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 1_048_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4577,7 +4577,7 @@ extension Resnet101 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4612,8 +4612,8 @@ extension Resnet101 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4644,7 +4644,7 @@ extension Resnet101 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4692,7 +4692,7 @@ extension Resnet101 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -4724,7 +4724,7 @@ extension Resnet101 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4765,11 +4765,11 @@ extension Resnet101 {
             Self.parallel(64, threads: threads) { filterVectors in
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -4793,8 +4793,8 @@ extension Resnet101 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                            let corner: Int = f &* 392 &+ (oh &* 7 &+ ow) &* 8
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let corner: Int = f &* 392 &+ oh &* 56 &+ ow &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             if ow &+ 1 < 7 { Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8)) }
                             if oh &+ 1 < 7 { Self.store(Self.relu(outputs[2]), to: y + (corner &+ 56)) }
@@ -4821,17 +4821,17 @@ extension Resnet101 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_048_576 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 1_048_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 10) {
                             let first: Int = min(group &* 5, 44)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -4847,7 +4847,7 @@ extension Resnet101 {
                             for inputBlock in 0..<64 {
                                 let tap = tapBase + inputBlock &* 392
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -4954,19 +4954,19 @@ extension Resnet101 {
                             tile[14] = a1_2
                             tile[16] = a1_3
                             tile[18] = a1_4
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 80 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 80 &+ (oc % 8)
                                 for p in 0..<5 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 5, 44)
-                        let endPixel: Int = min((band &+ 10) &* 5, 49)
+                        let endPixel: Int = min(band &* 5 &+ 50, 49)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 49
+                            let planeOffset: Int = block &* 784 &+ oc &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -4983,12 +4983,12 @@ extension Resnet101 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<2048 {
             for i in 0..<1 {
-                let h0: Int = i &* 7 / 1, h1 = ((i &+ 1) &* 7 &+ 0) / 1
+                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7 / 1, w1 = ((j &+ 1) &* 7 &+ 0) / 1
+                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
-                    y[(c &* 1 &+ i) &* 1 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -5005,7 +5005,7 @@ extension Resnet101 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 2048, stride: 2048, x, count: 2048)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[2_048_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 2_048_000]
                 }
             }
         }

@@ -4,10 +4,10 @@
 import Foundation
 
 /// resnet152: 3×224×224 → 1000, 60,192,808 parameters, 11,513,626,624 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
-/// 
+///
 /// Activations marked NCHWc are stored (C / 8, H, W, 8): a pixel's 8 channels side by side,
 /// one vector, which depthwise and 1×1 convs read and write whole; the others are NCHW, as in PyTorch.
 public struct Resnet152: Sendable {
@@ -1836,12 +1836,12 @@ public struct Resnet152: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // conv1, + bn1 folded, + relu fused
-            let conv1Out = a + 0  // 64×112×112
-            Self.conv1(x, w + 0, conv1Out, scratch, threads)
+            let conv1Out = a  // 64×112×112
+            Self.conv1(x, w, conv1Out, scratch, threads)
             let maxpoolOut = a + 802_816  // 64×56×56
             Self.maxpool(conv1Out, maxpoolOut, threads)
             // layer1.0.conv1, + layer1.0.bn1 folded, + layer1.0.relu fused
-            let layer1_0_conv1Out = a + 0  // 64×56×56
+            let layer1_0_conv1Out = a  // 64×56×56
             Self.layer1_0_conv1(maxpoolOut, w + 9472, layer1_0_conv1Out, threads)
             // layer1.0.conv2, + layer1.0.bn2 folded, + layer1.0.relu_1 fused
             let layer1_0_conv2Out = a + 200_704  // 64×56×56
@@ -1850,7 +1850,7 @@ public struct Resnet152: Sendable {
             let layer1_0_conv3Out = a + 1_003_520  // 256×56×56
             Self.layer1_0_conv3(layer1_0_conv2Out, w + 79_232, layer1_0_conv3Out, threads)
             // layer1.0.downsample.0, + layer1.0.downsample.1 folded, + layer1.0.add fused, + layer1.0.relu_2 fused
-            let layer1_0_downsample_0Out = a + 0  // 256×56×56
+            let layer1_0_downsample_0Out = a  // 256×56×56
             Self.layer1_0_downsample_0(maxpoolOut, layer1_0_conv3Out, w + 95_872, layer1_0_downsample_0Out, threads)
             // layer1.1.conv1, + layer1.1.bn1 folded, + layer1.1.relu fused
             let layer1_1_conv1Out = a + 802_816  // 64×56×56
@@ -1862,7 +1862,7 @@ public struct Resnet152: Sendable {
             let layer1_1_conv3Out = a + 1_204_224  // 256×56×56
             Self.layer1_0_downsample_0(layer1_1_conv2Out, layer1_0_downsample_0Out, w + 194_560, layer1_1_conv3Out, threads)
             // layer1.2.conv1, + layer1.2.bn1 folded, + layer1.2.relu fused (layer1_1_conv1's function)
-            let layer1_2_conv1Out = a + 0  // 64×56×56
+            let layer1_2_conv1Out = a  // 64×56×56
             Self.layer1_1_conv1(layer1_1_conv3Out, w + 211_200, layer1_2_conv1Out, threads)
             // layer1.2.conv2, + layer1.2.bn2 folded, + layer1.2.relu_1 fused (layer1_0_conv2's function)
             let layer1_2_conv2Out = a + 200_704  // 64×56×56
@@ -1871,19 +1871,19 @@ public struct Resnet152: Sendable {
             let layer1_2_conv3Out = a + 401_408  // 256×56×56
             Self.layer1_0_downsample_0(layer1_2_conv2Out, layer1_1_conv3Out, w + 293_248, layer1_2_conv3Out, threads)
             // layer2.0.conv1, + layer2.0.bn1 folded, + layer2.0.relu fused
-            let layer2_0_conv1Out = a + 0  // 128×56×56
+            let layer2_0_conv1Out = a  // 128×56×56
             Self.layer2_0_conv1(layer1_2_conv3Out, w + 309_888, layer2_0_conv1Out, threads)
             // layer2.0.conv2, + layer2.0.bn2 folded, + layer2.0.relu_1 fused
             let layer2_0_conv2Out = a + 1_204_224  // 128×28×28 NCHWc
             Self.layer2_0_conv2(layer2_0_conv1Out, w + 342_784, layer2_0_conv2Out, scratch, threads)
             // layer2.0.conv3, + layer2.0.bn3 folded
-            let layer2_0_conv3Out = a + 0  // 512×28×28
+            let layer2_0_conv3Out = a  // 512×28×28
             Self.layer2_0_conv3(layer2_0_conv2Out, w + 490_368, layer2_0_conv3Out, threads)
             // layer2.0.downsample.0, + layer2.0.downsample.1 folded, + layer2.0.add fused, + layer2.0.relu_2 fused
             let layer2_0_downsample_0Out = a + 1_204_224  // 512×28×28
             Self.layer2_0_downsample_0(layer1_2_conv3Out, layer2_0_conv3Out, w + 556_416, layer2_0_downsample_0Out, scratch, threads)
             // layer2.1.conv1, + layer2.1.bn1 folded, + layer2.1.relu fused
-            let layer2_1_conv1Out = a + 0  // 128×28×28
+            let layer2_1_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_0_downsample_0Out, w + 688_000, layer2_1_conv1Out, threads)
             // layer2.1.conv2, + layer2.1.bn2 folded, + layer2.1.relu_1 fused
             let layer2_1_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1892,7 +1892,7 @@ public struct Resnet152: Sendable {
             let layer2_1_conv3Out = a + 200_704  // 512×28×28
             Self.layer2_1_conv3(layer2_1_conv2Out, layer2_0_downsample_0Out, w + 1_015_936, layer2_1_conv3Out, threads)
             // layer2.2.conv1, + layer2.2.bn1 folded, + layer2.2.relu fused (layer2_1_conv1's function)
-            let layer2_2_conv1Out = a + 0  // 128×28×28
+            let layer2_2_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_1_conv3Out, w + 1_081_984, layer2_2_conv1Out, threads)
             // layer2.2.conv2, + layer2.2.bn2 folded, + layer2.2.relu_1 fused (layer2_1_conv2's function)
             let layer2_2_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1901,7 +1901,7 @@ public struct Resnet152: Sendable {
             let layer2_2_conv3Out = a + 602_112  // 512×28×28
             Self.layer2_1_conv3(layer2_2_conv2Out, layer2_1_conv3Out, w + 1_409_920, layer2_2_conv3Out, threads)
             // layer2.3.conv1, + layer2.3.bn1 folded, + layer2.3.relu fused (layer2_1_conv1's function)
-            let layer2_3_conv1Out = a + 0  // 128×28×28
+            let layer2_3_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_2_conv3Out, w + 1_475_968, layer2_3_conv1Out, threads)
             // layer2.3.conv2, + layer2.3.bn2 folded, + layer2.3.relu_1 fused (layer2_1_conv2's function)
             let layer2_3_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1910,7 +1910,7 @@ public struct Resnet152: Sendable {
             let layer2_3_conv3Out = a + 200_704  // 512×28×28
             Self.layer2_1_conv3(layer2_3_conv2Out, layer2_2_conv3Out, w + 1_803_904, layer2_3_conv3Out, threads)
             // layer2.4.conv1, + layer2.4.bn1 folded, + layer2.4.relu fused (layer2_1_conv1's function)
-            let layer2_4_conv1Out = a + 0  // 128×28×28
+            let layer2_4_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_3_conv3Out, w + 1_869_952, layer2_4_conv1Out, threads)
             // layer2.4.conv2, + layer2.4.bn2 folded, + layer2.4.relu_1 fused (layer2_1_conv2's function)
             let layer2_4_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1919,7 +1919,7 @@ public struct Resnet152: Sendable {
             let layer2_4_conv3Out = a + 602_112  // 512×28×28
             Self.layer2_1_conv3(layer2_4_conv2Out, layer2_3_conv3Out, w + 2_197_888, layer2_4_conv3Out, threads)
             // layer2.5.conv1, + layer2.5.bn1 folded, + layer2.5.relu fused (layer2_1_conv1's function)
-            let layer2_5_conv1Out = a + 0  // 128×28×28
+            let layer2_5_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_4_conv3Out, w + 2_263_936, layer2_5_conv1Out, threads)
             // layer2.5.conv2, + layer2.5.bn2 folded, + layer2.5.relu_1 fused (layer2_1_conv2's function)
             let layer2_5_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1928,7 +1928,7 @@ public struct Resnet152: Sendable {
             let layer2_5_conv3Out = a + 200_704  // 512×28×28
             Self.layer2_1_conv3(layer2_5_conv2Out, layer2_4_conv3Out, w + 2_591_872, layer2_5_conv3Out, threads)
             // layer2.6.conv1, + layer2.6.bn1 folded, + layer2.6.relu fused (layer2_1_conv1's function)
-            let layer2_6_conv1Out = a + 0  // 128×28×28
+            let layer2_6_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_5_conv3Out, w + 2_657_920, layer2_6_conv1Out, threads)
             // layer2.6.conv2, + layer2.6.bn2 folded, + layer2.6.relu_1 fused (layer2_1_conv2's function)
             let layer2_6_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1937,7 +1937,7 @@ public struct Resnet152: Sendable {
             let layer2_6_conv3Out = a + 602_112  // 512×28×28
             Self.layer2_1_conv3(layer2_6_conv2Out, layer2_5_conv3Out, w + 2_985_856, layer2_6_conv3Out, threads)
             // layer2.7.conv1, + layer2.7.bn1 folded, + layer2.7.relu fused (layer2_1_conv1's function)
-            let layer2_7_conv1Out = a + 0  // 128×28×28
+            let layer2_7_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_6_conv3Out, w + 3_051_904, layer2_7_conv1Out, threads)
             // layer2.7.conv2, + layer2.7.bn2 folded, + layer2.7.relu_1 fused (layer2_1_conv2's function)
             let layer2_7_conv2Out = a + 100_352  // 128×28×28 NCHWc
@@ -1946,19 +1946,19 @@ public struct Resnet152: Sendable {
             let layer2_7_conv3Out = a + 200_704  // 512×28×28
             Self.layer2_1_conv3(layer2_7_conv2Out, layer2_6_conv3Out, w + 3_379_840, layer2_7_conv3Out, threads)
             // layer3.0.conv1, + layer3.0.bn1 folded, + layer3.0.relu fused
-            let layer3_0_conv1Out = a + 0  // 256×28×28
+            let layer3_0_conv1Out = a  // 256×28×28
             Self.layer3_0_conv1(layer2_7_conv3Out, w + 3_445_888, layer3_0_conv1Out, threads)
             // layer3.0.conv2, + layer3.0.bn2 folded, + layer3.0.relu_1 fused
             let layer3_0_conv2Out = a + 602_112  // 256×14×14 NCHWc
             Self.layer3_0_conv2(layer3_0_conv1Out, w + 3_577_216, layer3_0_conv2Out, scratch, threads)
             // layer3.0.conv3, + layer3.0.bn3 folded
-            let layer3_0_conv3Out = a + 0  // 1024×14×14
+            let layer3_0_conv3Out = a  // 1024×14×14
             Self.layer3_0_conv3(layer3_0_conv2Out, w + 4_167_296, layer3_0_conv3Out, threads)
             // layer3.0.downsample.0, + layer3.0.downsample.1 folded, + layer3.0.add fused, + layer3.0.relu_2 fused
             let layer3_0_downsample_0Out = a + 602_112  // 1024×14×14
             Self.layer3_0_downsample_0(layer2_7_conv3Out, layer3_0_conv3Out, w + 4_430_464, layer3_0_downsample_0Out, scratch, threads)
             // layer3.1.conv1, + layer3.1.bn1 folded, + layer3.1.relu fused
-            let layer3_1_conv1Out = a + 0  // 256×14×14
+            let layer3_1_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_0_downsample_0Out, w + 4_955_776, layer3_1_conv1Out, threads)
             // layer3.1.conv2, + layer3.1.bn2 folded, + layer3.1.relu_1 fused
             let layer3_1_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1967,7 +1967,7 @@ public struct Resnet152: Sendable {
             let layer3_1_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_1_conv2Out, layer3_0_downsample_0Out, w + 6_267_008, layer3_1_conv3Out, threads)
             // layer3.2.conv1, + layer3.2.bn1 folded, + layer3.2.relu fused (layer3_1_conv1's function)
-            let layer3_2_conv1Out = a + 0  // 256×14×14
+            let layer3_2_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_1_conv3Out, w + 6_530_176, layer3_2_conv1Out, threads)
             // layer3.2.conv2, + layer3.2.bn2 folded, + layer3.2.relu_1 fused (layer3_1_conv2's function)
             let layer3_2_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1976,7 +1976,7 @@ public struct Resnet152: Sendable {
             let layer3_2_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_2_conv2Out, layer3_1_conv3Out, w + 7_841_408, layer3_2_conv3Out, threads)
             // layer3.3.conv1, + layer3.3.bn1 folded, + layer3.3.relu fused (layer3_1_conv1's function)
-            let layer3_3_conv1Out = a + 0  // 256×14×14
+            let layer3_3_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_2_conv3Out, w + 8_104_576, layer3_3_conv1Out, threads)
             // layer3.3.conv2, + layer3.3.bn2 folded, + layer3.3.relu_1 fused (layer3_1_conv2's function)
             let layer3_3_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1985,7 +1985,7 @@ public struct Resnet152: Sendable {
             let layer3_3_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_3_conv2Out, layer3_2_conv3Out, w + 9_415_808, layer3_3_conv3Out, threads)
             // layer3.4.conv1, + layer3.4.bn1 folded, + layer3.4.relu fused (layer3_1_conv1's function)
-            let layer3_4_conv1Out = a + 0  // 256×14×14
+            let layer3_4_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_3_conv3Out, w + 9_678_976, layer3_4_conv1Out, threads)
             // layer3.4.conv2, + layer3.4.bn2 folded, + layer3.4.relu_1 fused (layer3_1_conv2's function)
             let layer3_4_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -1994,7 +1994,7 @@ public struct Resnet152: Sendable {
             let layer3_4_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_4_conv2Out, layer3_3_conv3Out, w + 10_990_208, layer3_4_conv3Out, threads)
             // layer3.5.conv1, + layer3.5.bn1 folded, + layer3.5.relu fused (layer3_1_conv1's function)
-            let layer3_5_conv1Out = a + 0  // 256×14×14
+            let layer3_5_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_4_conv3Out, w + 11_253_376, layer3_5_conv1Out, threads)
             // layer3.5.conv2, + layer3.5.bn2 folded, + layer3.5.relu_1 fused (layer3_1_conv2's function)
             let layer3_5_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2003,7 +2003,7 @@ public struct Resnet152: Sendable {
             let layer3_5_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_5_conv2Out, layer3_4_conv3Out, w + 12_564_608, layer3_5_conv3Out, threads)
             // layer3.6.conv1, + layer3.6.bn1 folded, + layer3.6.relu fused (layer3_1_conv1's function)
-            let layer3_6_conv1Out = a + 0  // 256×14×14
+            let layer3_6_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_5_conv3Out, w + 12_827_776, layer3_6_conv1Out, threads)
             // layer3.6.conv2, + layer3.6.bn2 folded, + layer3.6.relu_1 fused (layer3_1_conv2's function)
             let layer3_6_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2012,7 +2012,7 @@ public struct Resnet152: Sendable {
             let layer3_6_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_6_conv2Out, layer3_5_conv3Out, w + 14_139_008, layer3_6_conv3Out, threads)
             // layer3.7.conv1, + layer3.7.bn1 folded, + layer3.7.relu fused (layer3_1_conv1's function)
-            let layer3_7_conv1Out = a + 0  // 256×14×14
+            let layer3_7_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_6_conv3Out, w + 14_402_176, layer3_7_conv1Out, threads)
             // layer3.7.conv2, + layer3.7.bn2 folded, + layer3.7.relu_1 fused (layer3_1_conv2's function)
             let layer3_7_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2021,7 +2021,7 @@ public struct Resnet152: Sendable {
             let layer3_7_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_7_conv2Out, layer3_6_conv3Out, w + 15_713_408, layer3_7_conv3Out, threads)
             // layer3.8.conv1, + layer3.8.bn1 folded, + layer3.8.relu fused (layer3_1_conv1's function)
-            let layer3_8_conv1Out = a + 0  // 256×14×14
+            let layer3_8_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_7_conv3Out, w + 15_976_576, layer3_8_conv1Out, threads)
             // layer3.8.conv2, + layer3.8.bn2 folded, + layer3.8.relu_1 fused (layer3_1_conv2's function)
             let layer3_8_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2030,7 +2030,7 @@ public struct Resnet152: Sendable {
             let layer3_8_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_8_conv2Out, layer3_7_conv3Out, w + 17_287_808, layer3_8_conv3Out, threads)
             // layer3.9.conv1, + layer3.9.bn1 folded, + layer3.9.relu fused (layer3_1_conv1's function)
-            let layer3_9_conv1Out = a + 0  // 256×14×14
+            let layer3_9_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_8_conv3Out, w + 17_550_976, layer3_9_conv1Out, threads)
             // layer3.9.conv2, + layer3.9.bn2 folded, + layer3.9.relu_1 fused (layer3_1_conv2's function)
             let layer3_9_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2039,7 +2039,7 @@ public struct Resnet152: Sendable {
             let layer3_9_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_9_conv2Out, layer3_8_conv3Out, w + 18_862_208, layer3_9_conv3Out, threads)
             // layer3.10.conv1, + layer3.10.bn1 folded, + layer3.10.relu fused (layer3_1_conv1's function)
-            let layer3_10_conv1Out = a + 0  // 256×14×14
+            let layer3_10_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_9_conv3Out, w + 19_125_376, layer3_10_conv1Out, threads)
             // layer3.10.conv2, + layer3.10.bn2 folded, + layer3.10.relu_1 fused (layer3_1_conv2's function)
             let layer3_10_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2048,7 +2048,7 @@ public struct Resnet152: Sendable {
             let layer3_10_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_10_conv2Out, layer3_9_conv3Out, w + 20_436_608, layer3_10_conv3Out, threads)
             // layer3.11.conv1, + layer3.11.bn1 folded, + layer3.11.relu fused (layer3_1_conv1's function)
-            let layer3_11_conv1Out = a + 0  // 256×14×14
+            let layer3_11_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_10_conv3Out, w + 20_699_776, layer3_11_conv1Out, threads)
             // layer3.11.conv2, + layer3.11.bn2 folded, + layer3.11.relu_1 fused (layer3_1_conv2's function)
             let layer3_11_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2057,7 +2057,7 @@ public struct Resnet152: Sendable {
             let layer3_11_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_11_conv2Out, layer3_10_conv3Out, w + 22_011_008, layer3_11_conv3Out, threads)
             // layer3.12.conv1, + layer3.12.bn1 folded, + layer3.12.relu fused (layer3_1_conv1's function)
-            let layer3_12_conv1Out = a + 0  // 256×14×14
+            let layer3_12_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_11_conv3Out, w + 22_274_176, layer3_12_conv1Out, threads)
             // layer3.12.conv2, + layer3.12.bn2 folded, + layer3.12.relu_1 fused (layer3_1_conv2's function)
             let layer3_12_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2066,7 +2066,7 @@ public struct Resnet152: Sendable {
             let layer3_12_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_12_conv2Out, layer3_11_conv3Out, w + 23_585_408, layer3_12_conv3Out, threads)
             // layer3.13.conv1, + layer3.13.bn1 folded, + layer3.13.relu fused (layer3_1_conv1's function)
-            let layer3_13_conv1Out = a + 0  // 256×14×14
+            let layer3_13_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_12_conv3Out, w + 23_848_576, layer3_13_conv1Out, threads)
             // layer3.13.conv2, + layer3.13.bn2 folded, + layer3.13.relu_1 fused (layer3_1_conv2's function)
             let layer3_13_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2075,7 +2075,7 @@ public struct Resnet152: Sendable {
             let layer3_13_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_13_conv2Out, layer3_12_conv3Out, w + 25_159_808, layer3_13_conv3Out, threads)
             // layer3.14.conv1, + layer3.14.bn1 folded, + layer3.14.relu fused (layer3_1_conv1's function)
-            let layer3_14_conv1Out = a + 0  // 256×14×14
+            let layer3_14_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_13_conv3Out, w + 25_422_976, layer3_14_conv1Out, threads)
             // layer3.14.conv2, + layer3.14.bn2 folded, + layer3.14.relu_1 fused (layer3_1_conv2's function)
             let layer3_14_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2084,7 +2084,7 @@ public struct Resnet152: Sendable {
             let layer3_14_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_14_conv2Out, layer3_13_conv3Out, w + 26_734_208, layer3_14_conv3Out, threads)
             // layer3.15.conv1, + layer3.15.bn1 folded, + layer3.15.relu fused (layer3_1_conv1's function)
-            let layer3_15_conv1Out = a + 0  // 256×14×14
+            let layer3_15_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_14_conv3Out, w + 26_997_376, layer3_15_conv1Out, threads)
             // layer3.15.conv2, + layer3.15.bn2 folded, + layer3.15.relu_1 fused (layer3_1_conv2's function)
             let layer3_15_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2093,7 +2093,7 @@ public struct Resnet152: Sendable {
             let layer3_15_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_15_conv2Out, layer3_14_conv3Out, w + 28_308_608, layer3_15_conv3Out, threads)
             // layer3.16.conv1, + layer3.16.bn1 folded, + layer3.16.relu fused (layer3_1_conv1's function)
-            let layer3_16_conv1Out = a + 0  // 256×14×14
+            let layer3_16_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_15_conv3Out, w + 28_571_776, layer3_16_conv1Out, threads)
             // layer3.16.conv2, + layer3.16.bn2 folded, + layer3.16.relu_1 fused (layer3_1_conv2's function)
             let layer3_16_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2102,7 +2102,7 @@ public struct Resnet152: Sendable {
             let layer3_16_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_16_conv2Out, layer3_15_conv3Out, w + 29_883_008, layer3_16_conv3Out, threads)
             // layer3.17.conv1, + layer3.17.bn1 folded, + layer3.17.relu fused (layer3_1_conv1's function)
-            let layer3_17_conv1Out = a + 0  // 256×14×14
+            let layer3_17_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_16_conv3Out, w + 30_146_176, layer3_17_conv1Out, threads)
             // layer3.17.conv2, + layer3.17.bn2 folded, + layer3.17.relu_1 fused (layer3_1_conv2's function)
             let layer3_17_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2111,7 +2111,7 @@ public struct Resnet152: Sendable {
             let layer3_17_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_17_conv2Out, layer3_16_conv3Out, w + 31_457_408, layer3_17_conv3Out, threads)
             // layer3.18.conv1, + layer3.18.bn1 folded, + layer3.18.relu fused (layer3_1_conv1's function)
-            let layer3_18_conv1Out = a + 0  // 256×14×14
+            let layer3_18_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_17_conv3Out, w + 31_720_576, layer3_18_conv1Out, threads)
             // layer3.18.conv2, + layer3.18.bn2 folded, + layer3.18.relu_1 fused (layer3_1_conv2's function)
             let layer3_18_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2120,7 +2120,7 @@ public struct Resnet152: Sendable {
             let layer3_18_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_18_conv2Out, layer3_17_conv3Out, w + 33_031_808, layer3_18_conv3Out, threads)
             // layer3.19.conv1, + layer3.19.bn1 folded, + layer3.19.relu fused (layer3_1_conv1's function)
-            let layer3_19_conv1Out = a + 0  // 256×14×14
+            let layer3_19_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_18_conv3Out, w + 33_294_976, layer3_19_conv1Out, threads)
             // layer3.19.conv2, + layer3.19.bn2 folded, + layer3.19.relu_1 fused (layer3_1_conv2's function)
             let layer3_19_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2129,7 +2129,7 @@ public struct Resnet152: Sendable {
             let layer3_19_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_19_conv2Out, layer3_18_conv3Out, w + 34_606_208, layer3_19_conv3Out, threads)
             // layer3.20.conv1, + layer3.20.bn1 folded, + layer3.20.relu fused (layer3_1_conv1's function)
-            let layer3_20_conv1Out = a + 0  // 256×14×14
+            let layer3_20_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_19_conv3Out, w + 34_869_376, layer3_20_conv1Out, threads)
             // layer3.20.conv2, + layer3.20.bn2 folded, + layer3.20.relu_1 fused (layer3_1_conv2's function)
             let layer3_20_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2138,7 +2138,7 @@ public struct Resnet152: Sendable {
             let layer3_20_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_20_conv2Out, layer3_19_conv3Out, w + 36_180_608, layer3_20_conv3Out, threads)
             // layer3.21.conv1, + layer3.21.bn1 folded, + layer3.21.relu fused (layer3_1_conv1's function)
-            let layer3_21_conv1Out = a + 0  // 256×14×14
+            let layer3_21_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_20_conv3Out, w + 36_443_776, layer3_21_conv1Out, threads)
             // layer3.21.conv2, + layer3.21.bn2 folded, + layer3.21.relu_1 fused (layer3_1_conv2's function)
             let layer3_21_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2147,7 +2147,7 @@ public struct Resnet152: Sendable {
             let layer3_21_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_21_conv2Out, layer3_20_conv3Out, w + 37_755_008, layer3_21_conv3Out, threads)
             // layer3.22.conv1, + layer3.22.bn1 folded, + layer3.22.relu fused (layer3_1_conv1's function)
-            let layer3_22_conv1Out = a + 0  // 256×14×14
+            let layer3_22_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_21_conv3Out, w + 38_018_176, layer3_22_conv1Out, threads)
             // layer3.22.conv2, + layer3.22.bn2 folded, + layer3.22.relu_1 fused (layer3_1_conv2's function)
             let layer3_22_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2156,7 +2156,7 @@ public struct Resnet152: Sendable {
             let layer3_22_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_22_conv2Out, layer3_21_conv3Out, w + 39_329_408, layer3_22_conv3Out, threads)
             // layer3.23.conv1, + layer3.23.bn1 folded, + layer3.23.relu fused (layer3_1_conv1's function)
-            let layer3_23_conv1Out = a + 0  // 256×14×14
+            let layer3_23_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_22_conv3Out, w + 39_592_576, layer3_23_conv1Out, threads)
             // layer3.23.conv2, + layer3.23.bn2 folded, + layer3.23.relu_1 fused (layer3_1_conv2's function)
             let layer3_23_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2165,7 +2165,7 @@ public struct Resnet152: Sendable {
             let layer3_23_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_23_conv2Out, layer3_22_conv3Out, w + 40_903_808, layer3_23_conv3Out, threads)
             // layer3.24.conv1, + layer3.24.bn1 folded, + layer3.24.relu fused (layer3_1_conv1's function)
-            let layer3_24_conv1Out = a + 0  // 256×14×14
+            let layer3_24_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_23_conv3Out, w + 41_166_976, layer3_24_conv1Out, threads)
             // layer3.24.conv2, + layer3.24.bn2 folded, + layer3.24.relu_1 fused (layer3_1_conv2's function)
             let layer3_24_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2174,7 +2174,7 @@ public struct Resnet152: Sendable {
             let layer3_24_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_24_conv2Out, layer3_23_conv3Out, w + 42_478_208, layer3_24_conv3Out, threads)
             // layer3.25.conv1, + layer3.25.bn1 folded, + layer3.25.relu fused (layer3_1_conv1's function)
-            let layer3_25_conv1Out = a + 0  // 256×14×14
+            let layer3_25_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_24_conv3Out, w + 42_741_376, layer3_25_conv1Out, threads)
             // layer3.25.conv2, + layer3.25.bn2 folded, + layer3.25.relu_1 fused (layer3_1_conv2's function)
             let layer3_25_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2183,7 +2183,7 @@ public struct Resnet152: Sendable {
             let layer3_25_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_25_conv2Out, layer3_24_conv3Out, w + 44_052_608, layer3_25_conv3Out, threads)
             // layer3.26.conv1, + layer3.26.bn1 folded, + layer3.26.relu fused (layer3_1_conv1's function)
-            let layer3_26_conv1Out = a + 0  // 256×14×14
+            let layer3_26_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_25_conv3Out, w + 44_315_776, layer3_26_conv1Out, threads)
             // layer3.26.conv2, + layer3.26.bn2 folded, + layer3.26.relu_1 fused (layer3_1_conv2's function)
             let layer3_26_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2192,7 +2192,7 @@ public struct Resnet152: Sendable {
             let layer3_26_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_26_conv2Out, layer3_25_conv3Out, w + 45_627_008, layer3_26_conv3Out, threads)
             // layer3.27.conv1, + layer3.27.bn1 folded, + layer3.27.relu fused (layer3_1_conv1's function)
-            let layer3_27_conv1Out = a + 0  // 256×14×14
+            let layer3_27_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_26_conv3Out, w + 45_890_176, layer3_27_conv1Out, threads)
             // layer3.27.conv2, + layer3.27.bn2 folded, + layer3.27.relu_1 fused (layer3_1_conv2's function)
             let layer3_27_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2201,7 +2201,7 @@ public struct Resnet152: Sendable {
             let layer3_27_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_27_conv2Out, layer3_26_conv3Out, w + 47_201_408, layer3_27_conv3Out, threads)
             // layer3.28.conv1, + layer3.28.bn1 folded, + layer3.28.relu fused (layer3_1_conv1's function)
-            let layer3_28_conv1Out = a + 0  // 256×14×14
+            let layer3_28_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_27_conv3Out, w + 47_464_576, layer3_28_conv1Out, threads)
             // layer3.28.conv2, + layer3.28.bn2 folded, + layer3.28.relu_1 fused (layer3_1_conv2's function)
             let layer3_28_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2210,7 +2210,7 @@ public struct Resnet152: Sendable {
             let layer3_28_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_28_conv2Out, layer3_27_conv3Out, w + 48_775_808, layer3_28_conv3Out, threads)
             // layer3.29.conv1, + layer3.29.bn1 folded, + layer3.29.relu fused (layer3_1_conv1's function)
-            let layer3_29_conv1Out = a + 0  // 256×14×14
+            let layer3_29_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_28_conv3Out, w + 49_038_976, layer3_29_conv1Out, threads)
             // layer3.29.conv2, + layer3.29.bn2 folded, + layer3.29.relu_1 fused (layer3_1_conv2's function)
             let layer3_29_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2219,7 +2219,7 @@ public struct Resnet152: Sendable {
             let layer3_29_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_29_conv2Out, layer3_28_conv3Out, w + 50_350_208, layer3_29_conv3Out, threads)
             // layer3.30.conv1, + layer3.30.bn1 folded, + layer3.30.relu fused (layer3_1_conv1's function)
-            let layer3_30_conv1Out = a + 0  // 256×14×14
+            let layer3_30_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_29_conv3Out, w + 50_613_376, layer3_30_conv1Out, threads)
             // layer3.30.conv2, + layer3.30.bn2 folded, + layer3.30.relu_1 fused (layer3_1_conv2's function)
             let layer3_30_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2228,7 +2228,7 @@ public struct Resnet152: Sendable {
             let layer3_30_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_30_conv2Out, layer3_29_conv3Out, w + 51_924_608, layer3_30_conv3Out, threads)
             // layer3.31.conv1, + layer3.31.bn1 folded, + layer3.31.relu fused (layer3_1_conv1's function)
-            let layer3_31_conv1Out = a + 0  // 256×14×14
+            let layer3_31_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_30_conv3Out, w + 52_187_776, layer3_31_conv1Out, threads)
             // layer3.31.conv2, + layer3.31.bn2 folded, + layer3.31.relu_1 fused (layer3_1_conv2's function)
             let layer3_31_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2237,7 +2237,7 @@ public struct Resnet152: Sendable {
             let layer3_31_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_31_conv2Out, layer3_30_conv3Out, w + 53_499_008, layer3_31_conv3Out, threads)
             // layer3.32.conv1, + layer3.32.bn1 folded, + layer3.32.relu fused (layer3_1_conv1's function)
-            let layer3_32_conv1Out = a + 0  // 256×14×14
+            let layer3_32_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_31_conv3Out, w + 53_762_176, layer3_32_conv1Out, threads)
             // layer3.32.conv2, + layer3.32.bn2 folded, + layer3.32.relu_1 fused (layer3_1_conv2's function)
             let layer3_32_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2246,7 +2246,7 @@ public struct Resnet152: Sendable {
             let layer3_32_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_32_conv2Out, layer3_31_conv3Out, w + 55_073_408, layer3_32_conv3Out, threads)
             // layer3.33.conv1, + layer3.33.bn1 folded, + layer3.33.relu fused (layer3_1_conv1's function)
-            let layer3_33_conv1Out = a + 0  // 256×14×14
+            let layer3_33_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_32_conv3Out, w + 55_336_576, layer3_33_conv1Out, threads)
             // layer3.33.conv2, + layer3.33.bn2 folded, + layer3.33.relu_1 fused (layer3_1_conv2's function)
             let layer3_33_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2255,7 +2255,7 @@ public struct Resnet152: Sendable {
             let layer3_33_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_33_conv2Out, layer3_32_conv3Out, w + 56_647_808, layer3_33_conv3Out, threads)
             // layer3.34.conv1, + layer3.34.bn1 folded, + layer3.34.relu fused (layer3_1_conv1's function)
-            let layer3_34_conv1Out = a + 0  // 256×14×14
+            let layer3_34_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_33_conv3Out, w + 56_910_976, layer3_34_conv1Out, threads)
             // layer3.34.conv2, + layer3.34.bn2 folded, + layer3.34.relu_1 fused (layer3_1_conv2's function)
             let layer3_34_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2264,7 +2264,7 @@ public struct Resnet152: Sendable {
             let layer3_34_conv3Out = a + 301_056  // 1024×14×14
             Self.layer3_1_conv3(layer3_34_conv2Out, layer3_33_conv3Out, w + 58_222_208, layer3_34_conv3Out, threads)
             // layer3.35.conv1, + layer3.35.bn1 folded, + layer3.35.relu fused (layer3_1_conv1's function)
-            let layer3_35_conv1Out = a + 0  // 256×14×14
+            let layer3_35_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_34_conv3Out, w + 58_485_376, layer3_35_conv1Out, threads)
             // layer3.35.conv2, + layer3.35.bn2 folded, + layer3.35.relu_1 fused (layer3_1_conv2's function)
             let layer3_35_conv2Out = a + 50_176  // 256×14×14 NCHWc
@@ -2273,19 +2273,19 @@ public struct Resnet152: Sendable {
             let layer3_35_conv3Out = a + 100_352  // 1024×14×14
             Self.layer3_1_conv3(layer3_35_conv2Out, layer3_34_conv3Out, w + 59_796_608, layer3_35_conv3Out, threads)
             // layer4.0.conv1, + layer4.0.bn1 folded, + layer4.0.relu fused
-            let layer4_0_conv1Out = a + 0  // 512×14×14
+            let layer4_0_conv1Out = a  // 512×14×14
             Self.layer4_0_conv1(layer3_35_conv3Out, w + 60_059_776, layer4_0_conv1Out, threads)
             // layer4.0.conv2, + layer4.0.bn2 folded, + layer4.0.relu_1 fused
             let layer4_0_conv2Out = a + 301_056  // 512×7×7 NCHWc
             Self.layer4_0_conv2(layer4_0_conv1Out, w + 60_584_576, layer4_0_conv2Out, scratch, threads)
             // layer4.0.conv3, + layer4.0.bn3 folded
-            let layer4_0_conv3Out = a + 0  // 2048×7×7
+            let layer4_0_conv3Out = a  // 2048×7×7
             Self.layer4_0_conv3(layer4_0_conv2Out, w + 62_944_384, layer4_0_conv3Out, threads)
             // layer4.0.downsample.0, + layer4.0.downsample.1 folded, + layer4.0.add fused, + layer4.0.relu_2 fused
             let layer4_0_downsample_0Out = a + 301_056  // 2048×7×7
             Self.layer4_0_downsample_0(layer3_35_conv3Out, layer4_0_conv3Out, w + 63_995_008, layer4_0_downsample_0Out, scratch, threads)
             // layer4.1.conv1, + layer4.1.bn1 folded, + layer4.1.relu fused
-            let layer4_1_conv1Out = a + 0  // 512×7×7
+            let layer4_1_conv1Out = a  // 512×7×7
             Self.layer4_1_conv1(layer4_0_downsample_0Out, w + 66_094_208, layer4_1_conv1Out, threads)
             // layer4.1.conv2, + layer4.1.bn2 folded, + layer4.1.relu_1 fused
             let layer4_1_conv2Out = a + 25_088  // 512×7×7 NCHWc
@@ -2294,7 +2294,7 @@ public struct Resnet152: Sendable {
             let layer4_1_conv3Out = a + 50_176  // 2048×7×7
             Self.layer4_1_conv3(layer4_1_conv2Out, layer4_0_downsample_0Out, w + 71_338_112, layer4_1_conv3Out, threads)
             // layer4.2.conv1, + layer4.2.bn1 folded, + layer4.2.relu fused (layer4_1_conv1's function)
-            let layer4_2_conv1Out = a + 0  // 512×7×7
+            let layer4_2_conv1Out = a  // 512×7×7
             Self.layer4_1_conv1(layer4_1_conv3Out, w + 72_388_736, layer4_2_conv1Out, threads)
             // layer4.2.conv2, + layer4.2.bn2 folded, + layer4.2.relu_1 fused (layer4_1_conv2's function)
             let layer4_2_conv2Out = a + 25_088  // 512×7×7 NCHWc
@@ -2302,7 +2302,7 @@ public struct Resnet152: Sendable {
             // layer4.2.conv3, + layer4.2.bn3 folded, + layer4.2.add fused, + layer4.2.relu_2 fused (layer4_1_conv3's function)
             let layer4_2_conv3Out = a + 150_528  // 2048×7×7
             Self.layer4_1_conv3(layer4_2_conv2Out, layer4_1_conv3Out, w + 77_632_640, layer4_2_conv3Out, threads)
-            let avgpoolOut = a + 0  // 2048×1×1
+            let avgpoolOut = a  // 2048×1×1
             Self.avgpool(layer4_2_conv3Out, avgpoolOut)
             let fcOut = a + 2048  // 1000
             Self.fc(avgpoolOut, w + 78_683_264, fcOut, threads)
@@ -2327,12 +2327,12 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2352
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9408 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9408
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 373, 2091) {
                             let first: Int = min(group &* 6, 12538)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                             let q1: Int = first &+ 1
@@ -2364,7 +2364,7 @@ extension Resnet152 {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 52_900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2393,10 +2393,10 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2426,7 +2426,7 @@ extension Resnet152 {
                             let count = min(16, 112 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 112 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                             }
@@ -2434,10 +2434,10 @@ extension Resnet152 {
                         }
                         for ow in stride(from: 0, to: 56, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -2460,7 +2460,7 @@ extension Resnet152 {
                         let filters: Int = min(4, 64 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 4096 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 4096
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -2478,7 +2478,7 @@ extension Resnet152 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2511,7 +2511,7 @@ extension Resnet152 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -2539,7 +2539,7 @@ extension Resnet152 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -2587,7 +2587,7 @@ extension Resnet152 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2619,7 +2619,7 @@ extension Resnet152 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 528
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2661,11 +2661,11 @@ extension Resnet152 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1024 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 64)
                             let m0_2 = Self.load8(m + 128)
                             let m0_3 = Self.load8(m + 192)
@@ -2689,9 +2689,9 @@ extension Resnet152 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2735,7 +2735,7 @@ extension Resnet152 {
                         let filters: Int = min(4, 256 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 16_384
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -2753,7 +2753,7 @@ extension Resnet152 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2786,7 +2786,7 @@ extension Resnet152 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2812,7 +2812,7 @@ extension Resnet152 {
                         let filters: Int = min(4, 256 &- firstFilter)
                         let kernelOffset: Int = block &* 256
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 16_384
                         let bias = w + biasOffset
                         for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                             let p: Int = min(start, 3112)
@@ -2830,7 +2830,7 @@ extension Resnet152 {
                             var a3_2 = SIMD8<Float>(repeating: bias[3])
                             for ic in 0..<64 {
                                 let source = x + (ic &* 3136 &+ p)
-                                let v0 = Self.load8(source + 0)
+                                let v0 = Self.load8(source)
                                 let v1 = Self.load8(source + 8)
                                 let v2 = Self.load8(source + 16)
                                 let k = kernel + ic &* 4
@@ -2863,7 +2863,7 @@ extension Resnet152 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                                    Self.store(Self.relu(Self.plus8(tile[r &* 6 &+ t &* 2], x1 + (index), count: 8)), to: y + index)
                                 }
                             }
                         }
@@ -2888,12 +2888,12 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 16_384 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 16_384
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -2917,7 +2917,7 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2944,10 +2944,10 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2974,12 +2974,12 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 18, 523) {
                             let first: Int = min(group &* 6, 3130)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3003,7 +3003,7 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 3136
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3030,10 +3030,10 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3060,8 +3060,8 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 18_432
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 147_456 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 147_456
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 4, 131) {
                             let first: Int = min(group &* 6, 778)
@@ -3096,7 +3096,7 @@ extension Resnet152 {
                                     for ic in 0..<128 {
                                         let tap = tapBase + ic &* 3364
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3146,18 +3146,18 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 42, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -3175,7 +3175,7 @@ extension Resnet152 {
                             for inputBlock in 0..<16 {
                                 let tap = tapBase + inputBlock &* 6272
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -3300,10 +3300,10 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -3331,12 +3331,12 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 131_072 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 131_072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 131, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3360,7 +3360,7 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3387,19 +3387,19 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        let endPixel: Int = min(band &* 6 &+ 786, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -3423,12 +3423,12 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3452,7 +3452,7 @@ extension Resnet152 {
                             for ic in 0..<512 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3479,10 +3479,10 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3513,7 +3513,7 @@ extension Resnet152 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -3561,7 +3561,7 @@ extension Resnet152 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3593,7 +3593,7 @@ extension Resnet152 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3634,11 +3634,11 @@ extension Resnet152 {
             Self.parallel(16, threads: threads) { filterVectors in
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -3662,8 +3662,8 @@ extension Resnet152 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                            let corner: Int = f &* 6272 &+ (oh &* 28 &+ ow) &* 8
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let corner: Int = f &* 6272 &+ oh &* 224 &+ ow &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
                             Self.store(Self.relu(outputs[2]), to: y + (corner &+ 224))
@@ -3690,18 +3690,18 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2048
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 65_536 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 65_536
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 131, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -3719,7 +3719,7 @@ extension Resnet152 {
                             for inputBlock in 0..<16 {
                                 let tap = tapBase + inputBlock &* 6272
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -3844,19 +3844,19 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        let endPixel: Int = min(band &* 6 &+ 786, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -3879,12 +3879,12 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 131_072 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 131_072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 9, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -3908,7 +3908,7 @@ extension Resnet152 {
                             for ic in 0..<512 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3935,10 +3935,10 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -3965,8 +3965,8 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 36_864
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 589_824 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 589_824
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 256, by: 16) {
                             for group in band..<min(band &+ 33, 33) {
@@ -4003,7 +4003,7 @@ extension Resnet152 {
                                         for ic in 0..<16 {
                                             let tap = tapBase + ic &* 900
                                             let k = tapKernel + ic &* 16
-                                            let w0 = Self.load8(k + 0)
+                                            let w0 = Self.load8(k)
                                             let w1 = Self.load8(k + 8)
                                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                                             Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4070,18 +4070,18 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 262_144 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 262_144
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -4099,7 +4099,7 @@ extension Resnet152 {
                             for inputBlock in 0..<32 {
                                 let tap = tapBase + inputBlock &* 1568
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -4224,10 +4224,10 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -4255,8 +4255,8 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 16_384
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 524_288 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 524_288
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4287,7 +4287,7 @@ extension Resnet152 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4322,17 +4322,17 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 193)
-                        let endPixel: Int = min((band &+ 66) &* 3, 196)
+                        let endPixel: Int = min(band &* 3 &+ 198, 196)
                         for oc in 0..<32 {
-                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
+                            let planeOffset: Int = block &* 6272 &+ oc &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -4356,8 +4356,8 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 32_768
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 262_144 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 262_144
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4388,7 +4388,7 @@ extension Resnet152 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4423,8 +4423,8 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4455,7 +4455,7 @@ extension Resnet152 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4503,23 +4503,23 @@ extension Resnet152 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -4535,7 +4535,7 @@ extension Resnet152 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -4576,11 +4576,11 @@ extension Resnet152 {
             Self.parallel(32, threads: threads) { filterVectors in
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -4604,8 +4604,8 @@ extension Resnet152 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                            let corner: Int = f &* 1568 &+ (oh &* 14 &+ ow) &* 8
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let corner: Int = f &* 1568 &+ oh &* 112 &+ ow &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
                             Self.store(Self.relu(outputs[2]), to: y + (corner &+ 112))
@@ -4632,18 +4632,18 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 262_144 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 262_144
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
-                            let o5: Int = (first &+ 5) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
+                            let o5: Int = first &* 8 &+ 40
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -4661,7 +4661,7 @@ extension Resnet152 {
                             for inputBlock in 0..<32 {
                                 let tap = tapBase + inputBlock &* 1568
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -4786,19 +4786,19 @@ extension Resnet152 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 190)
-                        let endPixel: Int = min((band &+ 33) &* 6, 196)
+                        let endPixel: Int = min(band &* 6 &+ 198, 196)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 196
+                            let planeOffset: Int = block &* 3136 &+ oc &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -4821,8 +4821,8 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 32_768
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 524_288 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 524_288
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -4853,7 +4853,7 @@ extension Resnet152 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -4888,8 +4888,8 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -4916,8 +4916,8 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 73_728
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2_359_296 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 2_359_296
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 512, by: 16) {
                             for group in band..<min(band &+ 10, 10) {
@@ -4950,7 +4950,7 @@ extension Resnet152 {
                                         for ic in 0..<16 {
                                             let tap = tapBase + ic &* 256
                                             let k = tapKernel + ic &* 16
-                                            let w0 = Self.load8(k + 0)
+                                            let w0 = Self.load8(k)
                                             let w1 = Self.load8(k + 8)
                                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                                             Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5011,17 +5011,17 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_048_576 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 1_048_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 10) {
                             let first: Int = min(group &* 5, 44)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -5037,7 +5037,7 @@ extension Resnet152 {
                             for inputBlock in 0..<64 {
                                 let tap = tapBase + inputBlock &* 392
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -5144,10 +5144,10 @@ extension Resnet152 {
                             tile[14] = a1_2
                             tile[16] = a1_3
                             tile[18] = a1_4
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 80 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 80 &+ (oc % 8)
                                 for p in 0..<5 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = v
@@ -5175,8 +5175,8 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 32_768
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 2_097_152 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 2_097_152
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5207,7 +5207,7 @@ extension Resnet152 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -5242,17 +5242,17 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 46)
-                        let endPixel: Int = min((band &+ 17) &* 3, 49)
+                        let endPixel: Int = min(band &* 3 &+ 51, 49)
                         for oc in 0..<32 {
-                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
+                            let planeOffset: Int = block &* 1568 &+ oc &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -5276,8 +5276,8 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 65_536
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_048_576 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 1_048_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -5308,7 +5308,7 @@ extension Resnet152 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -5343,8 +5343,8 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -5375,7 +5375,7 @@ extension Resnet152 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -5423,7 +5423,7 @@ extension Resnet152 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -5455,7 +5455,7 @@ extension Resnet152 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -5496,11 +5496,11 @@ extension Resnet152 {
             Self.parallel(64, threads: threads) { filterVectors in
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -5524,8 +5524,8 @@ extension Resnet152 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                            let corner: Int = f &* 392 &+ (oh &* 7 &+ ow) &* 8
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let corner: Int = f &* 392 &+ oh &* 56 &+ ow &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             if ow &+ 1 < 7 { Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8)) }
                             if oh &+ 1 < 7 { Self.store(Self.relu(outputs[2]), to: y + (corner &+ 56)) }
@@ -5552,17 +5552,17 @@ extension Resnet152 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_048_576 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 1_048_576
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 10, 10) {
                             let first: Int = min(group &* 5, 44)
-                            let tile = tiles.baseAddress! + 0
-                            let o0: Int = (first) &* 8
-                            let o1: Int = (first &+ 1) &* 8
-                            let o2: Int = (first &+ 2) &* 8
-                            let o3: Int = (first &+ 3) &* 8
-                            let o4: Int = (first &+ 4) &* 8
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = first &* 8 &+ 8
+                            let o2: Int = first &* 8 &+ 16
+                            let o3: Int = first &* 8 &+ 24
+                            let o4: Int = first &* 8 &+ 32
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -5578,7 +5578,7 @@ extension Resnet152 {
                             for inputBlock in 0..<64 {
                                 let tap = tapBase + inputBlock &* 392
                                 let k = tapKernel + inputBlock &* 128
-                                let w0_0 = Self.load8(k + 0)
+                                let w0_0 = Self.load8(k)
                                 let w1_0 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0_0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1_0)
@@ -5685,19 +5685,19 @@ extension Resnet152 {
                             tile[14] = a1_2
                             tile[16] = a1_3
                             tile[18] = a1_4
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 80 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 80 &+ (oc % 8)
                                 for p in 0..<5 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 5, 44)
-                        let endPixel: Int = min((band &+ 10) &* 5, 49)
+                        let endPixel: Int = min(band &* 5 &+ 50, 49)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 49
+                            let planeOffset: Int = block &* 784 &+ oc &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -5714,12 +5714,12 @@ extension Resnet152 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<2048 {
             for i in 0..<1 {
-                let h0: Int = i &* 7 / 1, h1 = ((i &+ 1) &* 7 &+ 0) / 1
+                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7 / 1, w1 = ((j &+ 1) &* 7 &+ 0) / 1
+                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
-                    y[(c &* 1 &+ i) &* 1 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -5736,7 +5736,7 @@ extension Resnet152 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 2048, stride: 2048, x, count: 2048)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[2_048_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 2_048_000]
                 }
             }
         }

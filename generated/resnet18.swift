@@ -4,7 +4,7 @@
 import Foundation
 
 /// resnet18: 3×224×224 → 1000, 11,689,512 parameters, 1,814,073,344 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Resnet18: Sendable {
@@ -307,30 +307,30 @@ public struct Resnet18: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // conv1, + bn1 folded, + relu fused
-            let conv1Out = a + 0  // 64×112×112
-            Self.conv1(x, w + 0, conv1Out, scratch, threads)
+            let conv1Out = a  // 64×112×112
+            Self.conv1(x, w, conv1Out, scratch, threads)
             let maxpoolOut = a + 802_816  // 64×56×56
             Self.maxpool(conv1Out, maxpoolOut, threads)
             // layer1.0.conv1, + layer1.0.bn1 folded, + layer1.0.relu fused
-            let layer1_0_conv1Out = a + 0  // 64×56×56
+            let layer1_0_conv1Out = a  // 64×56×56
             Self.layer1_0_conv1(maxpoolOut, w + 9472, layer1_0_conv1Out, scratch, threads)
             // layer1.0.conv2, + layer1.0.bn2 folded, + layer1.0.add fused, + layer1.0.relu_1 fused
             let layer1_0_conv2Out = a + 200_704  // 64×56×56
             Self.layer1_0_conv2(layer1_0_conv1Out, maxpoolOut, w + 75_072, layer1_0_conv2Out, scratch, threads)
             // layer1.1.conv1, + layer1.1.bn1 folded, + layer1.1.relu fused (layer1_0_conv1's function)
-            let layer1_1_conv1Out = a + 0  // 64×56×56
+            let layer1_1_conv1Out = a  // 64×56×56
             Self.layer1_0_conv1(layer1_0_conv2Out, w + 140_672, layer1_1_conv1Out, scratch, threads)
             // layer1.1.conv2, + layer1.1.bn2 folded, + layer1.1.add fused, + layer1.1.relu_1 fused (layer1_0_conv2's function)
             let layer1_1_conv2Out = a + 401_408  // 64×56×56
             Self.layer1_0_conv2(layer1_1_conv1Out, layer1_0_conv2Out, w + 206_272, layer1_1_conv2Out, scratch, threads)
             // layer2.0.conv1, + layer2.0.bn1 folded, + layer2.0.relu fused
-            let layer2_0_conv1Out = a + 0  // 128×28×28
+            let layer2_0_conv1Out = a  // 128×28×28
             Self.layer2_0_conv1(layer1_1_conv2Out, w + 271_872, layer2_0_conv1Out, scratch, threads)
             // layer2.0.conv2, + layer2.0.bn2 folded
             let layer2_0_conv2Out = a + 100_352  // 128×28×28
             Self.layer2_0_conv2(layer2_0_conv1Out, w + 345_728, layer2_0_conv2Out, scratch, threads)
             // layer2.0.downsample.0, + layer2.0.downsample.1 folded, + layer2.0.add fused, + layer2.0.relu_1 fused
-            let layer2_0_downsample_0Out = a + 0  // 128×28×28
+            let layer2_0_downsample_0Out = a  // 128×28×28
             Self.layer2_0_downsample_0(layer1_1_conv2Out, layer2_0_conv2Out, w + 608_000, layer2_0_downsample_0Out, scratch, threads)
             // layer2.1.conv1, + layer2.1.bn1 folded, + layer2.1.relu fused
             let layer2_1_conv1Out = a + 100_352  // 128×28×28
@@ -339,13 +339,13 @@ public struct Resnet18: Sendable {
             let layer2_1_conv2Out = a + 200_704  // 128×28×28
             Self.layer2_1_conv2(layer2_1_conv1Out, layer2_0_downsample_0Out, w + 878_592, layer2_1_conv2Out, scratch, threads)
             // layer3.0.conv1, + layer3.0.bn1 folded, + layer3.0.relu fused
-            let layer3_0_conv1Out = a + 0  // 256×14×14
+            let layer3_0_conv1Out = a  // 256×14×14
             Self.layer3_0_conv1(layer2_1_conv2Out, w + 1_140_864, layer3_0_conv1Out, scratch, threads)
             // layer3.0.conv2, + layer3.0.bn2 folded
             let layer3_0_conv2Out = a + 50_176  // 256×14×14
             Self.layer3_0_conv2(layer3_0_conv1Out, w + 1_436_032, layer3_0_conv2Out, scratch, threads)
             // layer3.0.downsample.0, + layer3.0.downsample.1 folded, + layer3.0.add fused, + layer3.0.relu_1 fused
-            let layer3_0_downsample_0Out = a + 0  // 256×14×14
+            let layer3_0_downsample_0Out = a  // 256×14×14
             Self.layer3_0_downsample_0(layer2_1_conv2Out, layer3_0_conv2Out, w + 2_484_864, layer3_0_downsample_0Out, scratch, threads)
             // layer3.1.conv1, + layer3.1.bn1 folded, + layer3.1.relu fused
             let layer3_1_conv1Out = a + 50_176  // 256×14×14
@@ -354,13 +354,13 @@ public struct Resnet18: Sendable {
             let layer3_1_conv2Out = a + 100_352  // 256×14×14
             Self.layer3_1_conv2(layer3_1_conv1Out, layer3_0_downsample_0Out, w + 3_566_720, layer3_1_conv2Out, scratch, threads)
             // layer4.0.conv1, + layer4.0.bn1 folded, + layer4.0.relu fused
-            let layer4_0_conv1Out = a + 0  // 512×7×7
+            let layer4_0_conv1Out = a  // 512×7×7
             Self.layer4_0_conv1(layer3_1_conv2Out, w + 4_615_552, layer4_0_conv1Out, scratch, threads)
             // layer4.0.conv2, + layer4.0.bn2 folded
             let layer4_0_conv2Out = a + 25_088  // 512×7×7
             Self.layer4_0_conv2(layer4_0_conv1Out, w + 5_795_712, layer4_0_conv2Out, scratch, threads)
             // layer4.0.downsample.0, + layer4.0.downsample.1 folded, + layer4.0.add fused, + layer4.0.relu_1 fused
-            let layer4_0_downsample_0Out = a + 0  // 512×7×7
+            let layer4_0_downsample_0Out = a  // 512×7×7
             Self.layer4_0_downsample_0(layer3_1_conv2Out, layer4_0_conv2Out, w + 9_990_528, layer4_0_downsample_0Out, scratch, threads)
             // layer4.1.conv1, + layer4.1.bn1 folded, + layer4.1.relu fused
             let layer4_1_conv1Out = a + 25_088  // 512×7×7
@@ -368,7 +368,7 @@ public struct Resnet18: Sendable {
             // layer4.1.conv2, + layer4.1.bn2 folded, + layer4.1.add fused, + layer4.1.relu_1 fused
             let layer4_1_conv2Out = a + 50_176  // 512×7×7
             Self.layer4_1_conv2(layer4_1_conv1Out, layer4_0_downsample_0Out, w + 14_316_928, layer4_1_conv2Out, scratch, threads)
-            let avgpoolOut = a + 0  // 512×1×1
+            let avgpoolOut = a  // 512×1×1
             Self.avgpool(layer4_1_conv2Out, avgpoolOut)
             let fcOut = a + 512  // 1000
             Self.fc(avgpoolOut, w + 18_511_744, fcOut, threads)
@@ -393,12 +393,12 @@ extension Resnet18 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2352
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9408 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9408
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 373, 2091) {
                             let first: Int = min(group &* 6, 12538)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                             let q1: Int = first &+ 1
@@ -430,7 +430,7 @@ extension Resnet18 {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 52_900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -459,10 +459,10 @@ extension Resnet18 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -492,7 +492,7 @@ extension Resnet18 {
                             let count = min(16, 112 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 112 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                             }
@@ -500,10 +500,10 @@ extension Resnet18 {
                         }
                         for ow in stride(from: 0, to: 56, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -529,7 +529,7 @@ extension Resnet18 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -577,7 +577,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -609,7 +609,7 @@ extension Resnet18 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 528
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -651,11 +651,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1024 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 64)
                             let m0_2 = Self.load8(m + 128)
                             let m0_3 = Self.load8(m + 192)
@@ -679,9 +679,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -728,7 +728,7 @@ extension Resnet18 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -776,7 +776,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -808,7 +808,7 @@ extension Resnet18 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 528
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -850,11 +850,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1024 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 64)
                             let m0_2 = Self.load8(m + 128)
                             let m0_3 = Self.load8(m + 192)
@@ -878,9 +878,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -924,12 +924,12 @@ extension Resnet18 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 9216
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 73_728 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 73_728
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 14, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 28) &* 116 &+ (q0 % 28) &* 2
                             let q1: Int = first &+ 1
@@ -961,7 +961,7 @@ extension Resnet18 {
                                     for ic in 0..<64 {
                                         let tap = tapBase + ic &* 3364
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -990,10 +990,10 @@ extension Resnet18 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1023,7 +1023,7 @@ extension Resnet18 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1071,7 +1071,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1103,7 +1103,7 @@ extension Resnet18 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1145,11 +1145,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -1173,9 +1173,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1219,12 +1219,12 @@ extension Resnet18 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 1024
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 8192 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 8192
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 131, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -1248,7 +1248,7 @@ extension Resnet18 {
                             for ic in 0..<64 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1275,19 +1275,19 @@ extension Resnet18 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        let endPixel: Int = min(band &* 6 &+ 786, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -1313,7 +1313,7 @@ extension Resnet18 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1361,7 +1361,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1393,7 +1393,7 @@ extension Resnet18 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1435,11 +1435,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -1463,9 +1463,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1511,7 +1511,7 @@ extension Resnet18 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1559,7 +1559,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1591,7 +1591,7 @@ extension Resnet18 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1633,11 +1633,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -1661,9 +1661,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -1707,8 +1707,8 @@ extension Resnet18 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 18_432
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 294_912 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 294_912
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 128, by: 16) {
                             for group in band..<min(band &+ 33, 33) {
@@ -1745,7 +1745,7 @@ extension Resnet18 {
                                         for ic in 0..<16 {
                                             let tap = tapBase + ic &* 900
                                             let k = tapKernel + ic &* 16
-                                            let w0 = Self.load8(k + 0)
+                                            let w0 = Self.load8(k)
                                             let w1 = Self.load8(k + 8)
                                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                                             Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1780,8 +1780,8 @@ extension Resnet18 {
                             let first: Int = min(group &* 6, 190)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1811,7 +1811,7 @@ extension Resnet18 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -1859,23 +1859,23 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -1891,7 +1891,7 @@ extension Resnet18 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1933,11 +1933,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -1961,9 +1961,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2007,8 +2007,8 @@ extension Resnet18 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -2039,7 +2039,7 @@ extension Resnet18 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -2074,17 +2074,17 @@ extension Resnet18 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 193)
-                        let endPixel: Int = min((band &+ 66) &* 3, 196)
+                        let endPixel: Int = min(band &* 3 &+ 198, 196)
                         for oc in 0..<32 {
-                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
+                            let planeOffset: Int = block &* 6272 &+ oc &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -2110,7 +2110,7 @@ extension Resnet18 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2158,23 +2158,23 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -2190,7 +2190,7 @@ extension Resnet18 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2232,11 +2232,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -2260,9 +2260,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2308,7 +2308,7 @@ extension Resnet18 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2356,23 +2356,23 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -2388,7 +2388,7 @@ extension Resnet18 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2430,11 +2430,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -2458,9 +2458,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -2504,8 +2504,8 @@ extension Resnet18 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 36_864
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_179_648 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 1_179_648
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 256, by: 16) {
                             for group in band..<min(band &+ 9, 9) {
@@ -2542,7 +2542,7 @@ extension Resnet18 {
                                         for ic in 0..<16 {
                                             let tap = tapBase + ic &* 256
                                             let k = tapKernel + ic &* 16
-                                            let w0 = Self.load8(k + 0)
+                                            let w0 = Self.load8(k)
                                             let w1 = Self.load8(k + 8)
                                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                                             Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2577,8 +2577,8 @@ extension Resnet18 {
                             let first: Int = min(group &* 6, 43)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2608,7 +2608,7 @@ extension Resnet18 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2656,7 +2656,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2688,7 +2688,7 @@ extension Resnet18 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2730,11 +2730,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -2758,9 +2758,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2804,8 +2804,8 @@ extension Resnet18 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 131_072 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 131_072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -2836,7 +2836,7 @@ extension Resnet18 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -2871,17 +2871,17 @@ extension Resnet18 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 46)
-                        let endPixel: Int = min((band &+ 17) &* 3, 49)
+                        let endPixel: Int = min(band &* 3 &+ 51, 49)
                         for oc in 0..<32 {
-                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
+                            let planeOffset: Int = block &* 1568 &+ oc &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -2907,7 +2907,7 @@ extension Resnet18 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2955,7 +2955,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2987,7 +2987,7 @@ extension Resnet18 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3029,11 +3029,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -3057,9 +3057,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3105,7 +3105,7 @@ extension Resnet18 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3153,7 +3153,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3185,7 +3185,7 @@ extension Resnet18 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3227,11 +3227,11 @@ extension Resnet18 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -3255,9 +3255,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -3294,12 +3294,12 @@ extension Resnet18 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<512 {
             for i in 0..<1 {
-                let h0: Int = i &* 7 / 1, h1 = ((i &+ 1) &* 7 &+ 0) / 1
+                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7 / 1, w1 = ((j &+ 1) &* 7 &+ 0) / 1
+                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
-                    y[(c &* 1 &+ i) &* 1 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -3316,7 +3316,7 @@ extension Resnet18 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 512, stride: 512, x, count: 512)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[512_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 512_000]
                 }
             }
         }

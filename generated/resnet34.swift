@@ -4,7 +4,7 @@
 import Foundation
 
 /// resnet34: 3×224×224 → 1000, 21,797,672 parameters, 3,663,761,408 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Resnet34: Sendable {
@@ -491,36 +491,36 @@ public struct Resnet34: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // conv1, + bn1 folded, + relu fused
-            let conv1Out = a + 0  // 64×112×112
-            Self.conv1(x, w + 0, conv1Out, scratch, threads)
+            let conv1Out = a  // 64×112×112
+            Self.conv1(x, w, conv1Out, scratch, threads)
             let maxpoolOut = a + 802_816  // 64×56×56
             Self.maxpool(conv1Out, maxpoolOut, threads)
             // layer1.0.conv1, + layer1.0.bn1 folded, + layer1.0.relu fused
-            let layer1_0_conv1Out = a + 0  // 64×56×56
+            let layer1_0_conv1Out = a  // 64×56×56
             Self.layer1_0_conv1(maxpoolOut, w + 9472, layer1_0_conv1Out, scratch, threads)
             // layer1.0.conv2, + layer1.0.bn2 folded, + layer1.0.add fused, + layer1.0.relu_1 fused
             let layer1_0_conv2Out = a + 200_704  // 64×56×56
             Self.layer1_0_conv2(layer1_0_conv1Out, maxpoolOut, w + 75_072, layer1_0_conv2Out, scratch, threads)
             // layer1.1.conv1, + layer1.1.bn1 folded, + layer1.1.relu fused (layer1_0_conv1's function)
-            let layer1_1_conv1Out = a + 0  // 64×56×56
+            let layer1_1_conv1Out = a  // 64×56×56
             Self.layer1_0_conv1(layer1_0_conv2Out, w + 140_672, layer1_1_conv1Out, scratch, threads)
             // layer1.1.conv2, + layer1.1.bn2 folded, + layer1.1.add fused, + layer1.1.relu_1 fused (layer1_0_conv2's function)
             let layer1_1_conv2Out = a + 401_408  // 64×56×56
             Self.layer1_0_conv2(layer1_1_conv1Out, layer1_0_conv2Out, w + 206_272, layer1_1_conv2Out, scratch, threads)
             // layer1.2.conv1, + layer1.2.bn1 folded, + layer1.2.relu fused (layer1_0_conv1's function)
-            let layer1_2_conv1Out = a + 0  // 64×56×56
+            let layer1_2_conv1Out = a  // 64×56×56
             Self.layer1_0_conv1(layer1_1_conv2Out, w + 271_872, layer1_2_conv1Out, scratch, threads)
             // layer1.2.conv2, + layer1.2.bn2 folded, + layer1.2.add fused, + layer1.2.relu_1 fused (layer1_0_conv2's function)
             let layer1_2_conv2Out = a + 200_704  // 64×56×56
             Self.layer1_0_conv2(layer1_2_conv1Out, layer1_1_conv2Out, w + 337_472, layer1_2_conv2Out, scratch, threads)
             // layer2.0.conv1, + layer2.0.bn1 folded, + layer2.0.relu fused
-            let layer2_0_conv1Out = a + 0  // 128×28×28
+            let layer2_0_conv1Out = a  // 128×28×28
             Self.layer2_0_conv1(layer1_2_conv2Out, w + 403_072, layer2_0_conv1Out, scratch, threads)
             // layer2.0.conv2, + layer2.0.bn2 folded
             let layer2_0_conv2Out = a + 100_352  // 128×28×28
             Self.layer2_0_conv2(layer2_0_conv1Out, w + 476_928, layer2_0_conv2Out, scratch, threads)
             // layer2.0.downsample.0, + layer2.0.downsample.1 folded, + layer2.0.add fused, + layer2.0.relu_1 fused
-            let layer2_0_downsample_0Out = a + 0  // 128×28×28
+            let layer2_0_downsample_0Out = a  // 128×28×28
             Self.layer2_0_downsample_0(layer1_2_conv2Out, layer2_0_conv2Out, w + 739_200, layer2_0_downsample_0Out, scratch, threads)
             // layer2.1.conv1, + layer2.1.bn1 folded, + layer2.1.relu fused
             let layer2_1_conv1Out = a + 100_352  // 128×28×28
@@ -529,25 +529,25 @@ public struct Resnet34: Sendable {
             let layer2_1_conv2Out = a + 200_704  // 128×28×28
             Self.layer2_1_conv2(layer2_1_conv1Out, layer2_0_downsample_0Out, w + 1_009_792, layer2_1_conv2Out, scratch, threads)
             // layer2.2.conv1, + layer2.2.bn1 folded, + layer2.2.relu fused (layer2_1_conv1's function)
-            let layer2_2_conv1Out = a + 0  // 128×28×28
+            let layer2_2_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_1_conv2Out, w + 1_272_064, layer2_2_conv1Out, scratch, threads)
             // layer2.2.conv2, + layer2.2.bn2 folded, + layer2.2.add fused, + layer2.2.relu_1 fused (layer2_1_conv2's function)
             let layer2_2_conv2Out = a + 100_352  // 128×28×28
             Self.layer2_1_conv2(layer2_2_conv1Out, layer2_1_conv2Out, w + 1_534_336, layer2_2_conv2Out, scratch, threads)
             // layer2.3.conv1, + layer2.3.bn1 folded, + layer2.3.relu fused (layer2_1_conv1's function)
-            let layer2_3_conv1Out = a + 0  // 128×28×28
+            let layer2_3_conv1Out = a  // 128×28×28
             Self.layer2_1_conv1(layer2_2_conv2Out, w + 1_796_608, layer2_3_conv1Out, scratch, threads)
             // layer2.3.conv2, + layer2.3.bn2 folded, + layer2.3.add fused, + layer2.3.relu_1 fused (layer2_1_conv2's function)
             let layer2_3_conv2Out = a + 200_704  // 128×28×28
             Self.layer2_1_conv2(layer2_3_conv1Out, layer2_2_conv2Out, w + 2_058_880, layer2_3_conv2Out, scratch, threads)
             // layer3.0.conv1, + layer3.0.bn1 folded, + layer3.0.relu fused
-            let layer3_0_conv1Out = a + 0  // 256×14×14
+            let layer3_0_conv1Out = a  // 256×14×14
             Self.layer3_0_conv1(layer2_3_conv2Out, w + 2_321_152, layer3_0_conv1Out, scratch, threads)
             // layer3.0.conv2, + layer3.0.bn2 folded
             let layer3_0_conv2Out = a + 50_176  // 256×14×14
             Self.layer3_0_conv2(layer3_0_conv1Out, w + 2_616_320, layer3_0_conv2Out, scratch, threads)
             // layer3.0.downsample.0, + layer3.0.downsample.1 folded, + layer3.0.add fused, + layer3.0.relu_1 fused
-            let layer3_0_downsample_0Out = a + 0  // 256×14×14
+            let layer3_0_downsample_0Out = a  // 256×14×14
             Self.layer3_0_downsample_0(layer2_3_conv2Out, layer3_0_conv2Out, w + 3_665_152, layer3_0_downsample_0Out, scratch, threads)
             // layer3.1.conv1, + layer3.1.bn1 folded, + layer3.1.relu fused
             let layer3_1_conv1Out = a + 50_176  // 256×14×14
@@ -556,37 +556,37 @@ public struct Resnet34: Sendable {
             let layer3_1_conv2Out = a + 100_352  // 256×14×14
             Self.layer3_1_conv2(layer3_1_conv1Out, layer3_0_downsample_0Out, w + 4_747_008, layer3_1_conv2Out, scratch, threads)
             // layer3.2.conv1, + layer3.2.bn1 folded, + layer3.2.relu fused (layer3_1_conv1's function)
-            let layer3_2_conv1Out = a + 0  // 256×14×14
+            let layer3_2_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_1_conv2Out, w + 5_795_840, layer3_2_conv1Out, scratch, threads)
             // layer3.2.conv2, + layer3.2.bn2 folded, + layer3.2.add fused, + layer3.2.relu_1 fused (layer3_1_conv2's function)
             let layer3_2_conv2Out = a + 50_176  // 256×14×14
             Self.layer3_1_conv2(layer3_2_conv1Out, layer3_1_conv2Out, w + 6_844_672, layer3_2_conv2Out, scratch, threads)
             // layer3.3.conv1, + layer3.3.bn1 folded, + layer3.3.relu fused (layer3_1_conv1's function)
-            let layer3_3_conv1Out = a + 0  // 256×14×14
+            let layer3_3_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_2_conv2Out, w + 7_893_504, layer3_3_conv1Out, scratch, threads)
             // layer3.3.conv2, + layer3.3.bn2 folded, + layer3.3.add fused, + layer3.3.relu_1 fused (layer3_1_conv2's function)
             let layer3_3_conv2Out = a + 100_352  // 256×14×14
             Self.layer3_1_conv2(layer3_3_conv1Out, layer3_2_conv2Out, w + 8_942_336, layer3_3_conv2Out, scratch, threads)
             // layer3.4.conv1, + layer3.4.bn1 folded, + layer3.4.relu fused (layer3_1_conv1's function)
-            let layer3_4_conv1Out = a + 0  // 256×14×14
+            let layer3_4_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_3_conv2Out, w + 9_991_168, layer3_4_conv1Out, scratch, threads)
             // layer3.4.conv2, + layer3.4.bn2 folded, + layer3.4.add fused, + layer3.4.relu_1 fused (layer3_1_conv2's function)
             let layer3_4_conv2Out = a + 50_176  // 256×14×14
             Self.layer3_1_conv2(layer3_4_conv1Out, layer3_3_conv2Out, w + 11_040_000, layer3_4_conv2Out, scratch, threads)
             // layer3.5.conv1, + layer3.5.bn1 folded, + layer3.5.relu fused (layer3_1_conv1's function)
-            let layer3_5_conv1Out = a + 0  // 256×14×14
+            let layer3_5_conv1Out = a  // 256×14×14
             Self.layer3_1_conv1(layer3_4_conv2Out, w + 12_088_832, layer3_5_conv1Out, scratch, threads)
             // layer3.5.conv2, + layer3.5.bn2 folded, + layer3.5.add fused, + layer3.5.relu_1 fused (layer3_1_conv2's function)
             let layer3_5_conv2Out = a + 100_352  // 256×14×14
             Self.layer3_1_conv2(layer3_5_conv1Out, layer3_4_conv2Out, w + 13_137_664, layer3_5_conv2Out, scratch, threads)
             // layer4.0.conv1, + layer4.0.bn1 folded, + layer4.0.relu fused
-            let layer4_0_conv1Out = a + 0  // 512×7×7
+            let layer4_0_conv1Out = a  // 512×7×7
             Self.layer4_0_conv1(layer3_5_conv2Out, w + 14_186_496, layer4_0_conv1Out, scratch, threads)
             // layer4.0.conv2, + layer4.0.bn2 folded
             let layer4_0_conv2Out = a + 25_088  // 512×7×7
             Self.layer4_0_conv2(layer4_0_conv1Out, w + 15_366_656, layer4_0_conv2Out, scratch, threads)
             // layer4.0.downsample.0, + layer4.0.downsample.1 folded, + layer4.0.add fused, + layer4.0.relu_1 fused
-            let layer4_0_downsample_0Out = a + 0  // 512×7×7
+            let layer4_0_downsample_0Out = a  // 512×7×7
             Self.layer4_0_downsample_0(layer3_5_conv2Out, layer4_0_conv2Out, w + 19_561_472, layer4_0_downsample_0Out, scratch, threads)
             // layer4.1.conv1, + layer4.1.bn1 folded, + layer4.1.relu fused
             let layer4_1_conv1Out = a + 25_088  // 512×7×7
@@ -595,12 +595,12 @@ public struct Resnet34: Sendable {
             let layer4_1_conv2Out = a + 50_176  // 512×7×7
             Self.layer4_1_conv2(layer4_1_conv1Out, layer4_0_downsample_0Out, w + 23_887_872, layer4_1_conv2Out, scratch, threads)
             // layer4.2.conv1, + layer4.2.bn1 folded, + layer4.2.relu fused (layer4_1_conv1's function)
-            let layer4_2_conv1Out = a + 0  // 512×7×7
+            let layer4_2_conv1Out = a  // 512×7×7
             Self.layer4_1_conv1(layer4_1_conv2Out, w + 28_082_688, layer4_2_conv1Out, scratch, threads)
             // layer4.2.conv2, + layer4.2.bn2 folded, + layer4.2.add fused, + layer4.2.relu_1 fused (layer4_1_conv2's function)
             let layer4_2_conv2Out = a + 25_088  // 512×7×7
             Self.layer4_1_conv2(layer4_2_conv1Out, layer4_1_conv2Out, w + 32_277_504, layer4_2_conv2Out, scratch, threads)
-            let avgpoolOut = a + 0  // 512×1×1
+            let avgpoolOut = a  // 512×1×1
             Self.avgpool(layer4_2_conv2Out, avgpoolOut)
             let fcOut = a + 512  // 1000
             Self.fc(avgpoolOut, w + 36_472_320, fcOut, threads)
@@ -625,12 +625,12 @@ extension Resnet34 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 2352
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 9408 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 9408
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 373, 2091) {
                             let first: Int = min(group &* 6, 12538)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                             let q1: Int = first &+ 1
@@ -662,7 +662,7 @@ extension Resnet34 {
                                     for ic in 0..<3 {
                                         let tap = tapBase + ic &* 52_900
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -691,10 +691,10 @@ extension Resnet34 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -724,7 +724,7 @@ extension Resnet34 {
                             let count = min(16, 112 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<3 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 guard h >= 0 && h < 112 else { continue }
                                 m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                             }
@@ -732,10 +732,10 @@ extension Resnet34 {
                         }
                         for ow in stride(from: 0, to: 56, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -761,7 +761,7 @@ extension Resnet34 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -809,7 +809,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -841,7 +841,7 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 528
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -883,11 +883,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1024 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 64)
                             let m0_2 = Self.load8(m + 128)
                             let m0_3 = Self.load8(m + 192)
@@ -911,9 +911,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -960,7 +960,7 @@ extension Resnet34 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1008,7 +1008,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1040,7 +1040,7 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 528
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1082,11 +1082,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1024 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 64)
                             let m0_2 = Self.load8(m + 128)
                             let m0_3 = Self.load8(m + 192)
@@ -1110,9 +1110,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -1156,12 +1156,12 @@ extension Resnet34 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 9216
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 73_728 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 73_728
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 14, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let q0: Int = first
                             let o0: Int = (q0 / 28) &* 116 &+ (q0 % 28) &* 2
                             let q1: Int = first &+ 1
@@ -1193,7 +1193,7 @@ extension Resnet34 {
                                     for ic in 0..<64 {
                                         let tap = tapBase + ic &* 3364
                                         let k = tapKernel + ic &* 16
-                                        let w0 = Self.load8(k + 0)
+                                        let w0 = Self.load8(k)
                                         let w1 = Self.load8(k + 8)
                                         Self.multiplyAdd(&a0_0, tap[o0], w0)
                                         Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1222,10 +1222,10 @@ extension Resnet34 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -1255,7 +1255,7 @@ extension Resnet34 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1303,7 +1303,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1335,7 +1335,7 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1377,11 +1377,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -1405,9 +1405,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1451,12 +1451,12 @@ extension Resnet34 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 1024
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 8192 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 8192
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 131, 131) {
                             let first: Int = min(group &* 6, 778)
-                            let tile = tiles.baseAddress! + 0
+                            let tile = tiles.baseAddress!
                             let o0: Int = first
                             let o1: Int = first &+ 1
                             let o2: Int = first &+ 2
@@ -1480,7 +1480,7 @@ extension Resnet34 {
                             for ic in 0..<64 {
                                 let tap = tapBase + ic &* 784
                                 let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1507,19 +1507,19 @@ extension Resnet34 {
                             tile[18] = a1_3
                             tile[20] = a1_4
                             tile[22] = a1_5
-                            let tileLanes = lanes + 0
+                            let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min((band &+ 131) &* 6, 784)
+                        let endPixel: Int = min(band &* 6 &+ 786, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -1546,7 +1546,7 @@ extension Resnet34 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1594,7 +1594,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1626,7 +1626,7 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1668,11 +1668,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -1696,9 +1696,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1745,7 +1745,7 @@ extension Resnet34 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1793,7 +1793,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1825,7 +1825,7 @@ extension Resnet34 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1867,11 +1867,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -1895,9 +1895,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -1941,8 +1941,8 @@ extension Resnet34 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 18_432
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 294_912 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 294_912
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 128, by: 16) {
                             for group in band..<min(band &+ 33, 33) {
@@ -1979,7 +1979,7 @@ extension Resnet34 {
                                         for ic in 0..<16 {
                                             let tap = tapBase + ic &* 900
                                             let k = tapKernel + ic &* 16
-                                            let w0 = Self.load8(k + 0)
+                                            let w0 = Self.load8(k)
                                             let w1 = Self.load8(k + 8)
                                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                                             Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2014,8 +2014,8 @@ extension Resnet34 {
                             let first: Int = min(group &* 6, 190)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2045,7 +2045,7 @@ extension Resnet34 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2093,23 +2093,23 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -2125,7 +2125,7 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2167,11 +2167,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -2195,9 +2195,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2241,8 +2241,8 @@ extension Resnet34 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 4096
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 32_768 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 32_768
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -2273,7 +2273,7 @@ extension Resnet34 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -2308,17 +2308,17 @@ extension Resnet34 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 193)
-                        let endPixel: Int = min((band &+ 66) &* 3, 196)
+                        let endPixel: Int = min(band &* 3 &+ 198, 196)
                         for oc in 0..<32 {
-                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
+                            let planeOffset: Int = block &* 6272 &+ oc &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -2345,7 +2345,7 @@ extension Resnet34 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2393,23 +2393,23 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -2425,7 +2425,7 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2467,11 +2467,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -2495,9 +2495,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2544,7 +2544,7 @@ extension Resnet34 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2592,23 +2592,23 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -2624,7 +2624,7 @@ extension Resnet34 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2666,11 +2666,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -2694,9 +2694,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -2740,8 +2740,8 @@ extension Resnet34 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 36_864
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1_179_648 &+ block &* 16
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 16 &+ 1_179_648
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for firstChannel in stride(from: 0, to: 256, by: 16) {
                             for group in band..<min(band &+ 9, 9) {
@@ -2778,7 +2778,7 @@ extension Resnet34 {
                                         for ic in 0..<16 {
                                             let tap = tapBase + ic &* 256
                                             let k = tapKernel + ic &* 16
-                                            let w0 = Self.load8(k + 0)
+                                            let w0 = Self.load8(k)
                                             let w1 = Self.load8(k + 8)
                                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                                             Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2813,8 +2813,8 @@ extension Resnet34 {
                             let first: Int = min(group &* 6, 43)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
                                     y[outputOffset &+ p] = max(v, 0)
@@ -2844,7 +2844,7 @@ extension Resnet34 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2892,7 +2892,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2924,7 +2924,7 @@ extension Resnet34 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2966,11 +2966,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -2994,9 +2994,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3040,8 +3040,8 @@ extension Resnet34 {
                     for block in blocks {
                         let kernelOffset: Int = block &* 8192
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 131_072 &+ block &* 32
-                        let bias0 = Self.load8(w + (biasOffset &+ 0))
+                        let biasOffset: Int = block &* 32 &+ 131_072
+                        let bias0 = Self.load8(w + biasOffset)
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         let bias2 = Self.load8(w + (biasOffset &+ 16))
                         let bias3 = Self.load8(w + (biasOffset &+ 24))
@@ -3072,7 +3072,7 @@ extension Resnet34 {
                                     let b0 = tap[o0]
                                     let b1 = tap[o1]
                                     let b2 = tap[o2]
-                                    let w0 = Self.load8(k + 0)
+                                    let w0 = Self.load8(k)
                                     Self.multiplyAdd(&a0_0, b0, w0)
                                     Self.multiplyAdd(&a0_1, b1, w0)
                                     Self.multiplyAdd(&a0_2, b2, w0)
@@ -3107,17 +3107,17 @@ extension Resnet34 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                                let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                                 }
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 46)
-                        let endPixel: Int = min((band &+ 17) &* 3, 49)
+                        let endPixel: Int = min(band &* 3 &+ 51, 49)
                         for oc in 0..<32 {
-                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
+                            let planeOffset: Int = block &* 1568 &+ oc &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -3144,7 +3144,7 @@ extension Resnet34 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3192,7 +3192,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3224,7 +3224,7 @@ extension Resnet34 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3266,11 +3266,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -3294,9 +3294,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3343,7 +3343,7 @@ extension Resnet34 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3391,7 +3391,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3423,7 +3423,7 @@ extension Resnet34 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 32
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -3465,11 +3465,11 @@ extension Resnet34 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -3493,9 +3493,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -3532,12 +3532,12 @@ extension Resnet34 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<512 {
             for i in 0..<1 {
-                let h0: Int = i &* 7 / 1, h1 = ((i &+ 1) &* 7 &+ 0) / 1
+                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7 / 1, w1 = ((j &+ 1) &* 7 &+ 0) / 1
+                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
-                    y[(c &* 1 &+ i) &* 1 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -3554,7 +3554,7 @@ extension Resnet34 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 512, stride: 512, x, count: 512)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[512_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 512_000]
                 }
             }
         }

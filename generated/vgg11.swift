@@ -4,7 +4,7 @@
 import Foundation
 
 /// vgg11: 3×224×224 → 1000, 132,863,336 parameters, 7,609,090,048 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Vgg11: Sendable {
@@ -156,22 +156,22 @@ public struct Vgg11: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // features.0, + features.1 fused
-            let features_0Out = a + 0  // 64×224×224
-            Self.features_0(x, w + 0, features_0Out, scratch, threads)
+            let features_0Out = a  // 64×224×224
+            Self.features_0(x, w, features_0Out, scratch, threads)
             let features_2Out = a + 3_211_264  // 64×112×112
             Self.features_2(features_0Out, features_2Out, threads)
             // features.3, + features.4 fused
-            let features_3Out = a + 0  // 128×112×112
+            let features_3Out = a  // 128×112×112
             Self.features_3(features_2Out, w + 1792, features_3Out, scratch, threads)
             let features_5Out = a + 1_605_632  // 128×56×56
             Self.features_5(features_3Out, features_5Out, threads)
             // features.6, + features.7 fused
-            let features_6Out = a + 0  // 256×56×56
+            let features_6Out = a  // 256×56×56
             Self.features_6(features_5Out, w + 132_992, features_6Out, scratch, threads)
             // features.8, + features.9 fused
             let features_8Out = a + 802_816  // 256×56×56
             Self.features_8(features_6Out, w + 657_536, features_8Out, scratch, threads)
-            let features_10Out = a + 0  // 256×28×28
+            let features_10Out = a  // 256×28×28
             Self.features_10(features_8Out, features_10Out, threads)
             // features.11, + features.12 fused
             let features_11Out = a + 200_704  // 512×28×28
@@ -179,23 +179,23 @@ public struct Vgg11: Sendable {
             // features.13, + features.14 fused
             let features_13Out = a + 602_112  // 512×28×28
             Self.features_13(features_11Out, w + 3_804_032, features_13Out, scratch, threads)
-            let features_15Out = a + 0  // 512×14×14
+            let features_15Out = a  // 512×14×14
             Self.features_15(features_13Out, features_15Out, threads)
             // features.16, + features.17 fused
             let features_16Out = a + 100_352  // 512×14×14
             Self.features_16(features_15Out, w + 7_998_848, features_16Out, scratch, threads)
             // features.18, + features.19 fused (features_16's function)
-            let features_18Out = a + 0  // 512×14×14
+            let features_18Out = a  // 512×14×14
             Self.features_16(features_16Out, w + 12_193_664, features_18Out, scratch, threads)
             let features_20Out = a + 100_352  // 512×7×7
             Self.features_20(features_18Out, features_20Out, threads)
-            let avgpoolOut = a + 0  // 512×7×7
+            let avgpoolOut = a  // 512×7×7
             Self.avgpool(features_20Out, avgpoolOut)
             // classifier.0, + classifier.1 fused
             let classifier_0Out = a + 25_088  // 4096
             Self.classifier_0(avgpoolOut, w + 16_388_480, classifier_0Out, threads)
             // classifier.3, + classifier.4 fused
-            let classifier_3Out = a + 0  // 4096
+            let classifier_3Out = a  // 4096
             Self.classifier_3(classifier_0Out, w + 119_153_024, classifier_3Out, threads)
             let classifier_6Out = a + 4096  // 1000
             Self.classifier_6(classifier_3Out, w + 135_934_336, classifier_6Out, threads)
@@ -221,11 +221,11 @@ extension Vgg11 {
                 for band in stride(from: 0, to: 50_622, by: 21_840) {
                     for block in blocks {
                         let firstFilter: Int = (block / 16) &* 64 &+ (block % 16) &* 4
-                        let filters: Int = min(4, (block / 16) &* 64 &+ 64 &- firstFilter)
+                        let filters: Int = min(4, (block / 16) &* 64 &- firstFilter &+ 64)
                         let firstChannel: Int = (block / 16) &* 3
                         let kernelOffset: Int = block &* 108
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1728 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 1728
                         let bias = w + biasOffset
                         for p in stride(from: band, to: min(band &+ 21_840, 50_622), by: 24) {
                             var a0_0 = SIMD8<Float>(repeating: bias[0])
@@ -243,11 +243,11 @@ extension Vgg11 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 51_076 &+ p &+ i &* 226
                                 for j in 0..<3 {
-                                    let tapOffset: Int = (i &* 3 &+ j) &* 12
-                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    let tapOffset: Int = i &* 36 &+ j &* 12
+                                    let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<3 {
                                         let source = scratch + (columnOffset &+ ic &* 51_076)
-                                        let v0 = Self.load8(source + 0)
+                                        let v0 = Self.load8(source)
                                         let v1 = Self.load8(source + 8)
                                         let v2 = Self.load8(source + 16)
                                         let k = kernel + (tapOffset &+ ic &* 4)
@@ -279,12 +279,12 @@ extension Vgg11 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 50_176
+                                let filterOffset: Int = firstFilter &* 50_176 &+ r &* 50_176
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
-                                    let row: Int = q / 226
+                                    let row: Int = (q / 226)
                                     let column: Int = q &- row &* 226
-                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    let v = tile[r &* 6 &+ t &* 2]
                                     if column &+ 8 <= 224 && q &+ 8 <= 50_622 {
                                         let index: Int = filterOffset &+ row &* 224 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -313,21 +313,21 @@ extension Vgg11 {
                 for c in channels {
                     let plane = x + c &* 50_176
                     for oh in 0..<112 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 224, by: 16) {
                             let count = min(16, 224 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 224 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 112, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 112 &+ oh) &* 112 &+ ow), count: min(16, 112 &- ow))
+                            Self.store16(m, to: y + (c &* 12_544 &+ oh &* 112 &+ ow), count: min(16, 112 &- ow))
                         }
                     }
                 }
@@ -352,7 +352,7 @@ extension Vgg11 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
+                        let rowOffset: Int = ic &* 12_996 &+ firstRow &* 228 &+ r &* 228
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 504 &+ r &* 56
                         let target = transformed + targetOffset
@@ -400,7 +400,7 @@ extension Vgg11 {
                     let sourceOffset: Int = value &* 32_256
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 8192 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -432,7 +432,7 @@ extension Vgg11 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 504
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -474,11 +474,11 @@ extension Vgg11 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (131_072 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 131_072))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -502,9 +502,9 @@ extension Vgg11 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 56) &* 2, ow: Int = (q % 56) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
+                                let corner: Int = f &* 100_352 &+ lane &* 12_544 &+ oh &* 112 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -545,21 +545,21 @@ extension Vgg11 {
                 for c in channels {
                     let plane = x + c &* 12_544
                     for oh in 0..<56 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 112, by: 16) {
                             let count = min(16, 112 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 56, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -584,7 +584,7 @@ extension Vgg11 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 272 &+ r &* 32
                         let target = transformed + targetOffset
@@ -632,7 +632,7 @@ extension Vgg11 {
                     let sourceOffset: Int = value &* 34_816
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 32_768 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -664,7 +664,7 @@ extension Vgg11 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 272
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -706,11 +706,11 @@ extension Vgg11 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (524_288 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 524_288))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -734,9 +734,9 @@ extension Vgg11 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -782,7 +782,7 @@ extension Vgg11 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 144 &+ r &* 32
                         let target = transformed + targetOffset
@@ -830,7 +830,7 @@ extension Vgg11 {
                     let sourceOffset: Int = value &* 36_864
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -862,7 +862,7 @@ extension Vgg11 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 144
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -904,11 +904,11 @@ extension Vgg11 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -932,9 +932,9 @@ extension Vgg11 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -975,21 +975,21 @@ extension Vgg11 {
                 for c in channels {
                     let plane = x + c &* 3136
                     for oh in 0..<28 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 56, by: 16) {
                             let count = min(16, 56 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 28, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -1014,7 +1014,7 @@ extension Vgg11 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 144 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1062,7 +1062,7 @@ extension Vgg11 {
                     let sourceOffset: Int = value &* 36_864
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 131_072 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1094,7 +1094,7 @@ extension Vgg11 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 144
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1136,11 +1136,11 @@ extension Vgg11 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (2_097_152 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 2_097_152))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -1164,9 +1164,9 @@ extension Vgg11 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1212,7 +1212,7 @@ extension Vgg11 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 64 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1260,7 +1260,7 @@ extension Vgg11 {
                     let sourceOffset: Int = value &* 32_768
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1292,7 +1292,7 @@ extension Vgg11 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 64
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1334,11 +1334,11 @@ extension Vgg11 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -1362,9 +1362,9 @@ extension Vgg11 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1405,21 +1405,21 @@ extension Vgg11 {
                 for c in channels {
                     let plane = x + c &* 784
                     for oh in 0..<14 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 28, by: 16) {
                             let count = min(16, 28 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 14, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -1445,7 +1445,7 @@ extension Vgg11 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -1493,23 +1493,23 @@ extension Vgg11 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -1525,7 +1525,7 @@ extension Vgg11 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1567,11 +1567,11 @@ extension Vgg11 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -1595,9 +1595,9 @@ extension Vgg11 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1638,21 +1638,21 @@ extension Vgg11 {
                 for c in channels {
                     let plane = x + c &* 196
                     for oh in 0..<7 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 14, by: 16) {
                             let count = min(16, 14 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 7, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
+                            Self.store16(m, to: y + (c &* 49 &+ oh &* 7 &+ ow), count: min(16, 7 &- ow))
                         }
                     }
                 }
@@ -1668,12 +1668,12 @@ extension Vgg11 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<512 {
             for i in 0..<7 {
-                let h0: Int = i &* 7 / 7, h1 = ((i &+ 1) &* 7 &+ 6) / 7
+                let h0: Int = i, h1 = ((i &* 7 &+ 13) / 7)
                 for j in 0..<7 {
-                    let w0: Int = j &* 7 / 7, w1 = ((j &+ 1) &* 7 &+ 6) / 7
+                    let w0: Int = j, w1 = ((j &* 7 &+ 13) / 7)
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
-                    y[(c &* 7 &+ i) &* 7 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    y[c &* 49 &+ i &* 7 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -1690,7 +1690,7 @@ extension Vgg11 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 25_088, stride: 25_088, x, count: 25_088)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[102_760_448 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 102_760_448]
                 }
             }
         }
@@ -1711,7 +1711,7 @@ extension Vgg11 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 16_777_216]
                 }
             }
         }
@@ -1732,7 +1732,7 @@ extension Vgg11 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 4_096_000]
                 }
             }
         }

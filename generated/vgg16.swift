@@ -4,7 +4,7 @@
 import Foundation
 
 /// vgg16: 3×224×224 → 1000, 138,357,544 parameters, 15,470,264,320 multiply-accumulates.
-/// 
+///
 /// Weights load at run time from PyTorch-named tensors (batch norm folded into the layer before it);
 /// `predict` runs the layers below in order on one activation arena of `arenaFloats` floats per sample.
 public struct Vgg16: Sendable {
@@ -191,12 +191,12 @@ public struct Vgg16: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // features.0, + features.1 fused
-            let features_0Out = a + 0  // 64×224×224
-            Self.features_0(x, w + 0, features_0Out, scratch, threads)
+            let features_0Out = a  // 64×224×224
+            Self.features_0(x, w, features_0Out, scratch, threads)
             // features.2, + features.3 fused
             let features_2Out = a + 3_211_264  // 64×224×224
             Self.features_2(features_0Out, w + 1792, features_2Out, scratch, threads)
-            let features_4Out = a + 0  // 64×112×112
+            let features_4Out = a  // 64×112×112
             Self.features_4(features_2Out, features_4Out, threads)
             // features.5, + features.6 fused
             let features_5Out = a + 802_816  // 128×112×112
@@ -204,7 +204,7 @@ public struct Vgg16: Sendable {
             // features.7, + features.8 fused
             let features_7Out = a + 2_408_448  // 128×112×112
             Self.features_7(features_5Out, w + 198_592, features_7Out, scratch, threads)
-            let features_9Out = a + 0  // 128×56×56
+            let features_9Out = a  // 128×56×56
             Self.features_9(features_7Out, features_9Out, threads)
             // features.10, + features.11 fused
             let features_10Out = a + 401_408  // 256×56×56
@@ -213,39 +213,39 @@ public struct Vgg16: Sendable {
             let features_12Out = a + 1_204_224  // 256×56×56
             Self.features_12(features_10Out, w + 985_408, features_12Out, scratch, threads)
             // features.14, + features.15 fused (features_12's function)
-            let features_14Out = a + 0  // 256×56×56
+            let features_14Out = a  // 256×56×56
             Self.features_12(features_12Out, w + 2_034_240, features_14Out, scratch, threads)
             let features_16Out = a + 802_816  // 256×28×28
             Self.features_16(features_14Out, features_16Out, threads)
             // features.17, + features.18 fused
-            let features_17Out = a + 0  // 512×28×28
+            let features_17Out = a  // 512×28×28
             Self.features_17(features_16Out, w + 3_083_072, features_17Out, scratch, threads)
             // features.19, + features.20 fused
             let features_19Out = a + 401_408  // 512×28×28
             Self.features_19(features_17Out, w + 5_180_736, features_19Out, scratch, threads)
             // features.21, + features.22 fused (features_19's function)
-            let features_21Out = a + 0  // 512×28×28
+            let features_21Out = a  // 512×28×28
             Self.features_19(features_19Out, w + 9_375_552, features_21Out, scratch, threads)
             let features_23Out = a + 401_408  // 512×14×14
             Self.features_23(features_21Out, features_23Out, threads)
             // features.24, + features.25 fused
-            let features_24Out = a + 0  // 512×14×14
+            let features_24Out = a  // 512×14×14
             Self.features_24(features_23Out, w + 13_570_368, features_24Out, scratch, threads)
             // features.26, + features.27 fused (features_24's function)
             let features_26Out = a + 100_352  // 512×14×14
             Self.features_24(features_24Out, w + 17_765_184, features_26Out, scratch, threads)
             // features.28, + features.29 fused (features_24's function)
-            let features_28Out = a + 0  // 512×14×14
+            let features_28Out = a  // 512×14×14
             Self.features_24(features_26Out, w + 21_960_000, features_28Out, scratch, threads)
             let features_30Out = a + 100_352  // 512×7×7
             Self.features_30(features_28Out, features_30Out, threads)
-            let avgpoolOut = a + 0  // 512×7×7
+            let avgpoolOut = a  // 512×7×7
             Self.avgpool(features_30Out, avgpoolOut)
             // classifier.0, + classifier.1 fused
             let classifier_0Out = a + 25_088  // 4096
             Self.classifier_0(avgpoolOut, w + 26_154_816, classifier_0Out, threads)
             // classifier.3, + classifier.4 fused
-            let classifier_3Out = a + 0  // 4096
+            let classifier_3Out = a  // 4096
             Self.classifier_3(classifier_0Out, w + 128_919_360, classifier_3Out, threads)
             let classifier_6Out = a + 4096  // 1000
             Self.classifier_6(classifier_3Out, w + 145_700_672, classifier_6Out, threads)
@@ -271,11 +271,11 @@ extension Vgg16 {
                 for band in stride(from: 0, to: 50_622, by: 21_840) {
                     for block in blocks {
                         let firstFilter: Int = (block / 16) &* 64 &+ (block % 16) &* 4
-                        let filters: Int = min(4, (block / 16) &* 64 &+ 64 &- firstFilter)
+                        let filters: Int = min(4, (block / 16) &* 64 &- firstFilter &+ 64)
                         let firstChannel: Int = (block / 16) &* 3
                         let kernelOffset: Int = block &* 108
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = 1728 &+ firstFilter
+                        let biasOffset: Int = firstFilter &+ 1728
                         let bias = w + biasOffset
                         for p in stride(from: band, to: min(band &+ 21_840, 50_622), by: 24) {
                             var a0_0 = SIMD8<Float>(repeating: bias[0])
@@ -293,11 +293,11 @@ extension Vgg16 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 51_076 &+ p &+ i &* 226
                                 for j in 0..<3 {
-                                    let tapOffset: Int = (i &* 3 &+ j) &* 12
-                                    let columnOffset: Int = rowOffset &+ j &* 1
+                                    let tapOffset: Int = i &* 36 &+ j &* 12
+                                    let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<3 {
                                         let source = scratch + (columnOffset &+ ic &* 51_076)
-                                        let v0 = Self.load8(source + 0)
+                                        let v0 = Self.load8(source)
                                         let v1 = Self.load8(source + 8)
                                         let v2 = Self.load8(source + 16)
                                         let k = kernel + (tapOffset &+ ic &* 4)
@@ -329,12 +329,12 @@ extension Vgg16 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 50_176
+                                let filterOffset: Int = firstFilter &* 50_176 &+ r &* 50_176
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
-                                    let row: Int = q / 226
+                                    let row: Int = (q / 226)
                                     let column: Int = q &- row &* 226
-                                    let v = tile[(r &* 3 &+ t) &* 2]
+                                    let v = tile[r &* 6 &+ t &* 2]
                                     if column &+ 8 <= 224 && q &+ 8 <= 50_622 {
                                         let index: Int = filterOffset &+ row &* 224 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -368,7 +368,7 @@ extension Vgg16 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 51_076 &+ (firstRow &+ r) &* 452
+                        let rowOffset: Int = ic &* 51_076 &+ firstRow &* 452 &+ r &* 452
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 448 &+ r &* 112
                         let target = transformed + targetOffset
@@ -416,7 +416,7 @@ extension Vgg16 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -448,7 +448,7 @@ extension Vgg16 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 448
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -490,11 +490,11 @@ extension Vgg16 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (65_536 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 65_536))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 1024 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 64)
                             let m0_2 = Self.load8(m + 128)
                             let m0_3 = Self.load8(m + 192)
@@ -518,9 +518,9 @@ extension Vgg16 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 112) &* 2, ow: Int = q % 112 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 112) &* 2, ow: Int = (q % 112) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 50_176 &+ oh &* 224 &+ ow
+                                let corner: Int = f &* 401_408 &+ lane &* 50_176 &+ oh &* 224 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -561,21 +561,21 @@ extension Vgg16 {
                 for c in channels {
                     let plane = x + c &* 50_176
                     for oh in 0..<112 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 224, by: 16) {
                             let count = min(16, 224 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 224 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 112, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 112 &+ oh) &* 112 &+ ow), count: min(16, 112 &- ow))
+                            Self.store16(m, to: y + (c &* 12_544 &+ oh &* 112 &+ ow), count: min(16, 112 &- ow))
                         }
                     }
                 }
@@ -600,7 +600,7 @@ extension Vgg16 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
+                        let rowOffset: Int = ic &* 12_996 &+ firstRow &* 228 &+ r &* 228
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 504 &+ r &* 56
                         let target = transformed + targetOffset
@@ -648,7 +648,7 @@ extension Vgg16 {
                     let sourceOffset: Int = value &* 32_256
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 1024
+                        let kernelOffset: Int = value &* 8192 &+ block &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -680,7 +680,7 @@ extension Vgg16 {
                             for ic in 0..<64 {
                                 let tap = source + ic &* 504
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -722,11 +722,11 @@ extension Vgg16 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (131_072 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 131_072))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -750,9 +750,9 @@ extension Vgg16 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 56) &* 2, ow: Int = (q % 56) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
+                                let corner: Int = f &* 100_352 &+ lane &* 12_544 &+ oh &* 112 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -798,7 +798,7 @@ extension Vgg16 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
+                        let rowOffset: Int = ic &* 12_996 &+ firstRow &* 228 &+ r &* 228
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 56
                         let target = transformed + targetOffset
@@ -846,7 +846,7 @@ extension Vgg16 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -878,7 +878,7 @@ extension Vgg16 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 224
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -920,11 +920,11 @@ extension Vgg16 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (262_144 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 262_144))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 2048 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 128)
                             let m0_2 = Self.load8(m + 256)
                             let m0_3 = Self.load8(m + 384)
@@ -948,9 +948,9 @@ extension Vgg16 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 56) &* 2, ow: Int = (q % 56) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
+                                let corner: Int = f &* 100_352 &+ lane &* 12_544 &+ oh &* 112 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -991,21 +991,21 @@ extension Vgg16 {
                 for c in channels {
                     let plane = x + c &* 12_544
                     for oh in 0..<56 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 112, by: 16) {
                             let count = min(16, 112 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 56, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -1030,7 +1030,7 @@ extension Vgg16 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 272 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1078,7 +1078,7 @@ extension Vgg16 {
                     let sourceOffset: Int = value &* 34_816
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 2048
+                        let kernelOffset: Int = value &* 32_768 &+ block &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1110,7 +1110,7 @@ extension Vgg16 {
                             for ic in 0..<128 {
                                 let tap = source + ic &* 272
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1152,11 +1152,11 @@ extension Vgg16 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (524_288 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 524_288))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -1180,9 +1180,9 @@ extension Vgg16 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1229,7 +1229,7 @@ extension Vgg16 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 144 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1277,7 +1277,7 @@ extension Vgg16 {
                     let sourceOffset: Int = value &* 36_864
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1309,7 +1309,7 @@ extension Vgg16 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 144
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1351,11 +1351,11 @@ extension Vgg16 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (1_048_576 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 1_048_576))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 4096 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 256)
                             let m0_2 = Self.load8(m + 512)
                             let m0_3 = Self.load8(m + 768)
@@ -1379,9 +1379,9 @@ extension Vgg16 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1422,21 +1422,21 @@ extension Vgg16 {
                 for c in channels {
                     let plane = x + c &* 3136
                     for oh in 0..<28 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 56, by: 16) {
                             let count = min(16, 56 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 28, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
+                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -1461,7 +1461,7 @@ extension Vgg16 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 144 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1509,7 +1509,7 @@ extension Vgg16 {
                     let sourceOffset: Int = value &* 36_864
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 4096
+                        let kernelOffset: Int = value &* 131_072 &+ block &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1541,7 +1541,7 @@ extension Vgg16 {
                             for ic in 0..<256 {
                                 let tap = source + ic &* 144
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1583,11 +1583,11 @@ extension Vgg16 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (2_097_152 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 2_097_152))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -1611,9 +1611,9 @@ extension Vgg16 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1660,7 +1660,7 @@ extension Vgg16 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 64 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1708,7 +1708,7 @@ extension Vgg16 {
                     let sourceOffset: Int = value &* 32_768
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1740,7 +1740,7 @@ extension Vgg16 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 64
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -1782,11 +1782,11 @@ extension Vgg16 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -1810,9 +1810,9 @@ extension Vgg16 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1853,21 +1853,21 @@ extension Vgg16 {
                 for c in channels {
                     let plane = x + c &* 784
                     for oh in 0..<14 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 28, by: 16) {
                             let count = min(16, 28 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 14, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -1893,7 +1893,7 @@ extension Vgg16 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -1941,23 +1941,23 @@ extension Vgg16 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
                             let first: Int = min(group &* 6, tiles &- 6)
                             let q0: Int = first
-                            let o0: Int = q0 &+ (q0 / 7) &* 1
+                            let o0: Int = q0 &+ (q0 / 7)
                             let q1: Int = first &+ 1
-                            let o1: Int = q1 &+ (q1 / 7) &* 1
+                            let o1: Int = q1 &+ (q1 / 7)
                             let q2: Int = first &+ 2
-                            let o2: Int = q2 &+ (q2 / 7) &* 1
+                            let o2: Int = q2 &+ (q2 / 7)
                             let q3: Int = first &+ 3
-                            let o3: Int = q3 &+ (q3 / 7) &* 1
+                            let o3: Int = q3 &+ (q3 / 7)
                             let q4: Int = first &+ 4
-                            let o4: Int = q4 &+ (q4 / 7) &* 1
+                            let o4: Int = q4 &+ (q4 / 7)
                             let q5: Int = first &+ 5
-                            let o5: Int = q5 &+ (q5 / 7) &* 1
+                            let o5: Int = q5 &+ (q5 / 7)
                             var a0_0 = SIMD8<Float>()
                             var a0_1 = SIMD8<Float>()
                             var a0_2 = SIMD8<Float>()
@@ -1973,7 +1973,7 @@ extension Vgg16 {
                             for ic in 0..<512 {
                                 let tap = source + ic &* 56
                                 let k = kernel + ic &* 16
-                                let w0 = Self.load8(k + 0)
+                                let w0 = Self.load8(k)
                                 let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
@@ -2015,11 +2015,11 @@ extension Vgg16 {
                 withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
                     let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
                     for f in filterVectors {
-                        let bias = Self.load8(w + (4_194_304 &+ f &* 8))
+                        let bias = Self.load8(w + (f &* 8 &+ 4_194_304))
                         for q in 0..<tiles {
                             let productOffset: Int = q &* 8192 &+ f &* 8
                             let m = products + productOffset
-                            let m0_0 = Self.load8(m + 0)
+                            let m0_0 = Self.load8(m)
                             let m0_1 = Self.load8(m + 512)
                             let m0_2 = Self.load8(m + 1024)
                             let m0_3 = Self.load8(m + 1536)
@@ -2043,9 +2043,9 @@ extension Vgg16 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2086,21 +2086,21 @@ extension Vgg16 {
                 for c in channels {
                     let plane = x + c &* 196
                     for oh in 0..<7 {
-                        let top: Int = oh &* 2 &- 0
+                        let top: Int = oh &* 2
                         for k in stride(from: 0, to: 14, by: 16) {
                             let count = min(16, 14 &- k)
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for i in 0..<2 {
-                                let h: Int = top &+ i &* 1
+                                let h: Int = top &+ i
                                 m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                             }
                             Self.store16(m, to: row + (0 &+ k), count: count)
                         }
                         for ow in stride(from: 0, to: 7, by: 16) {
                             var m = SIMD16<Float>(repeating: -.infinity)
-                            m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                            m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
+                            Self.store16(m, to: y + (c &* 49 &+ oh &* 7 &+ ow), count: min(16, 7 &- ow))
                         }
                     }
                 }
@@ -2116,12 +2116,12 @@ extension Vgg16 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<512 {
             for i in 0..<7 {
-                let h0: Int = i &* 7 / 7, h1 = ((i &+ 1) &* 7 &+ 6) / 7
+                let h0: Int = i, h1 = ((i &* 7 &+ 13) / 7)
                 for j in 0..<7 {
-                    let w0: Int = j &* 7 / 7, w1 = ((j &+ 1) &* 7 &+ 6) / 7
+                    let w0: Int = j, w1 = ((j &* 7 &+ 13) / 7)
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
-                    y[(c &* 7 &+ i) &* 7 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    y[c &* 49 &+ i &* 7 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
@@ -2138,7 +2138,7 @@ extension Vgg16 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 25_088, stride: 25_088, x, count: 25_088)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[102_760_448 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 102_760_448]
                 }
             }
         }
@@ -2159,7 +2159,7 @@ extension Vgg16 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 16_777_216]
                 }
             }
         }
@@ -2180,7 +2180,7 @@ extension Vgg16 {
                 let u: Int = quad &* 4
                 let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
                 for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 4_096_000]
                 }
             }
         }

@@ -1,21 +1,57 @@
-// Builds Swift source line by line with indentation, so lowering code states structure, not whitespace.
+// Swift source as a tree of statements, built by lowering and rendered once: lowering states structure, and the
+// renderer alone indents and closes blocks.
 
-/// An indentation-aware writer of Swift lines.
+/// One statement of emitted Swift.
+indirect enum SwiftStatement: Hashable {
+    /// A line of code, its braces balanced (a closure or a one-line `if` may open and close on it).
+    case line(String)
+    /// `// text`
+    case comment(String)
+    /// `/// text`
+    case doc(String)
+    case blank
+    /// `header {` (or `header { x in`), the body one level deeper, then `}`.
+    case block(header: String, opening: String, body: [SwiftStatement])
+    /// A line of source written as it is (embedded support code, rows of a multi-line string).
+    case verbatim(String)
+}
+
+/// The statements as Swift text, four spaces per level.
+func render(_ statements: [SwiftStatement]) -> String {
+    var lines: [String] = []
+    func emit(_ statements: [SwiftStatement], depth: Int) {
+        let indent = String(repeating: "    ", count: depth)
+        for statement in statements {
+            switch statement {
+            case .line(let text), .verbatim(let text): lines.append(text.isEmpty ? "" : indent + text)
+            case .comment(let text): lines.append(indent + "// " + text)
+            case .doc(let text): lines.append(indent + (text.isEmpty ? "///" : "/// " + text))
+            case .blank: lines.append("")
+            case .block(let header, let opening, let body):
+                lines.append(indent + header + opening)
+                emit(body, depth: depth + 1)
+                lines.append(indent + "}")
+            }
+        }
+    }
+    emit(statements, depth: 0)
+    return lines.joined(separator: "\n") + "\n"
+}
+
+/// Builds statements in order.
 struct SwiftWriter {
-    private(set) var lines: [String] = []
-    private var depth = 0
+    private(set) var statements: [SwiftStatement] = []
 
+    /// A line of code: one line, no brace left open or closed (blocks go through `block`).
     mutating func line(_ text: String = "") {
-        lines.append(text.isEmpty ? "" : String(repeating: "    ", count: depth) + text)
+        assert(isSelfContained(text), "a line of emitted code opens or closes a block: \(text)")
+        statements.append(text.isEmpty ? .blank : .line(text))
     }
 
-    /// `header {` (or `header { x in`), the body one level deeper, then `}`.
     mutating func block(_ header: String, opening: String = " {", _ body: (inout SwiftWriter) -> Void) {
-        line(header + opening)
-        depth += 1
-        body(&self)
-        depth -= 1
-        line("}")
+        var inner = SwiftWriter()
+        body(&inner)
+        statements.append(.block(header: header, opening: opening, body: inner.statements))
     }
 
     /// `for variable in 0..<count { body }`, or the body alone where the loop would run once (the body then
@@ -25,14 +61,37 @@ struct SwiftWriter {
     }
 
     // A line break inside a comment (a layer name may hold one) would end it.
-    mutating func comment(_ text: String) { line("// " + oneLine(text)) }
-    mutating func doc(_ text: String) { line("/// " + oneLine(text)) }
+    mutating func comment(_ text: String) { statements.append(.comment(oneLine(text))) }
+    mutating func doc(_ text: String) { statements.append(.doc(oneLine(text))) }
+    mutating func verbatim(_ text: String) { statements.append(.verbatim(text)) }
 
     private func oneLine(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.isWhitespace ? " " : $0 }))
     }
 
-    var text: String { lines.joined(separator: "\n") + "\n" }
+    var text: String { render(statements) }
+}
+
+/// Whether a line of code is one line whose braces, outside string literals, close as they open.
+func isSelfContained(_ line: String) -> Bool {
+    var depth = 0
+    var inString = false, escaped = false
+    for character in line {
+        if character.isNewline { return false }
+        if inString {
+            if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
+            continue
+        }
+        switch character {
+        case "\"": inString = true
+        case "{": depth += 1
+        case "}":
+            depth -= 1
+            if depth < 0 { return false }
+        default: break
+        }
+    }
+    return depth == 0 && !inString
 }
 
 /// Swift integer literals with underscores every three digits past 9,999, as a person would write them.
@@ -51,27 +110,4 @@ func literal(_ value: Int) -> String {
 func literal(_ value: Double) -> String {
     if value == value.rounded() && abs(value) < 1e15 { return "\(Int(value)).0" }
     return "\(value)"
-}
-
-/// `Σ name × factor + constant` in wrapping arithmetic, without zero terms, factors of one or a zero constant.
-/// swiftc type-checks each `&*` and `&+` in milliseconds (their overloads are generic, unlike `*` and `+`): the
-/// operators an emitted index does without are most of what a large network's file takes to compile.
-func offset(_ terms: [(String, Int)], plus constant: Int = 0) -> String {
-    var parts = terms.filter { $0.1 != 0 }.map { $0.1 == 1 ? $0.0 : "\($0.0) &* \(literal($0.1))" }
-    if constant != 0 || parts.isEmpty { parts.append(literal(constant)) }
-    return parts.joined(separator: " &+ ")
-}
-
-/// The offset of pixel `q` (row-major in a map `width` wide) in a source whose rows are `rowStride` floats apart
-/// and whose pixels `columnStride`: with unit column stride, `q` plus the rows' extra floats.
-func pixelOffset(_ q: String, width: Int, rowStride: Int, columnStride: Int) -> String {
-    if columnStride == 1 {
-        return rowStride == width ? q : "\(q) &+ (\(q) / \(width)) &* \(literal(rowStride - width))"
-    }
-    return "(\(q) / \(width)) &* \(literal(rowStride)) &+ (\(q) % \(width)) &* \(columnStride)"
-}
-
-/// ` + offset` (in parentheses where it is a sum: `&+` shares `+`'s precedence), or nothing for a zero offset.
-func plus(_ offset: String) -> String {
-    offset == "0" ? "" : offset.contains("&+") ? " + (\(offset))" : " + \(offset)"
 }

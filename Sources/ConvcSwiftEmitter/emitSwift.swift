@@ -44,159 +44,35 @@ public func defaultTypeName(for model: String) -> String {
     return result
 }
 
-/// Where each step keeps its parameters in the flat weight buffer, in floats.
-struct ParameterSlots {
-    var weight = 0
-    var bias = 0
-    var count = 0
-}
-
 struct Emitter {
     let model: Model
-    let plan: ExecutionPlan
     let options: EmitOptions
     let typeName: String
+    /// Every decision: layouts, kernels, weight and scratch placement.
+    let emission: EmissionPlan
+    var plan: ExecutionPlan { emission.execution }
+    var nchwc: Set<Int> { emission.nchwc }
     let tiling: Tiling
-    var slots: [Int: ParameterSlots] = [:]
-    var parameterFloats = 0
-    /// Floats of scratch after the arena, for padded input copies.
-    var scratchFloats = 0
-    /// Step layers whose outputs are in the NCHWc layout (see `planNCHWc`).
-    var nchwc: Set<Int> = []
-
-    init(model: Model, options: EmitOptions) {
-        self.model = model
-        self.plan = planExecution(model)
-        self.options = options
-        self.typeName = options.typeName ?? defaultTypeName(for: model.name)
-        self.tiling = options.target.tiling
-        nchwc = planNCHWc()
-        for step in plan.steps {
-            let layer = model.layers[step.layer]
-            var slot = ParameterSlots()
-            switch layer.op {
-            case .conv(let c) where convolutionKind(step) != .depthwise:
-                // Blocked layout: filters padded to whole blocks (or Winograd's transformed filters).
-                let kind = convolutionKind(step)!
-                let filters = tiling.paddedFilters(c)
-                let weights = tiling.weightFloats(c, kind: kind)
-                slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + weights, count: weights + filters)
-                scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape, kind: kind))
-            case .conv(let c), .convTranspose(let c):
-                slot = ParameterSlots(
-                    weight: parameterFloats, bias: parameterFloats + layer.parameters[0].elementCount,
-                    count: layer.parameters[0].elementCount + c.filters)
-                if case .conv = layer.op {
-                    scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape, kind: convolutionKind(step)!))
-                }
-            case .dense(let inFeatures, let units, _, _):
-                slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + inFeatures * units, count: inFeatures * units + units)
-            case .batchNorm, .prelu:
-                let channels = layer.outputShape.channels
-                slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + channels, count: 2 * channels)
-            case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .activation, .softmax,
-                .dropout, .flatten, .add, .concat, .channelPad, .identity:
-                continue
-            }
-            slots[step.layer] = slot
-            // Every layer's weights start on a 64-byte line, so whole-vector loads of them never straddle two.
-            parameterFloats += (slot.count + 15) / 16 * 16
-        }
-        nameFunctions()
-        shareFunctions()
-    }
-
+    /// The Swift identifier of each step's function, by step layer: `conv1`, `layer1_0_conv1`.
+    var functionNames: [Int: String] = [:]
     /// For the first step of each distinct function, the later steps that call it instead of their own.
     var sharers: [Int: [Int]] = [:]
     /// For each of those later steps, the first step, whose function it calls.
     var sharedFunctionOf: [Int: Int] = [:]
 
-    /// Lets steps whose functions would read the same (same shapes, weight layout and fusions; ResNet-152 has 36
-    /// identical blocks in its third stage) call one function, which keeps big networks quick to compile.
-    mutating func shareFunctions() {
-        var firstWithBody: [String: Int] = [:]
-        for step in plan.steps {
-            var probe = SwiftWriter()
-            lowerFunction(step, name: "f", into: &probe)
-            if let first = firstWithBody[probe.text] {
-                sharers[first, default: []].append(step.layer)
-                sharedFunctionOf[step.layer] = first
-                functionNames[step.layer] = functionNames[first]
-            } else {
-                firstWithBody[probe.text] = step.layer
-            }
-        }
+    init(model: Model, options: EmitOptions) {
+        self.model = model
+        self.options = options
+        self.typeName = options.typeName ?? defaultTypeName(for: model.name)
+        self.tiling = options.target.tiling
+        self.emission = planEmission(model, target: options.target)
+        nameFunctions()
+        shareFunctions()
     }
 
     func layer(_ id: Int) -> Layer { model.layers[id] }
 
-    /// Which of a step's tensors (its first input, its output) are NCHWc.
-    func nchwcSides(_ step: PlannedStep) -> NCHWcSides {
-        NCHWcSides(input: nchwc.contains(step.inputs.first ?? 0), output: nchwc.contains(step.layer))
-    }
-
-    /// How a conv step is lowered (nil for other steps).
-    func convolutionKind(_ step: PlannedStep) -> ConvolutionKind? {
-        guard case .conv(let c) = layer(step.layer).op else { return nil }
-        return tiling.convolutionKind(c, output: layer(step.layer).outputShape, nchwc: nchwcSides(step))
-    }
-
-    /// Whether a step takes the scratch buffer (for a padded copy of its input).
-    func needsScratch(_ step: PlannedStep) -> Bool {
-        let main = layer(step.layer)
-        switch main.op {
-        case .conv(let c): return tiling.paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape, kind: convolutionKind(step)!) > 0
-        case .input, .convTranspose, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm,
-            .activation, .prelu, .softmax, .dropout, .flatten, .dense, .add, .concat, .channelPad, .identity:
-            return false
-        }
-    }
-
-    /// Whether a step splits its work over `threads`: convs and dense layers by outputs, vector max pools by
-    /// channels.
-    func takesThreads(_ step: PlannedStep) -> Bool {
-        switch layer(step.layer).op {
-        case .conv, .dense: return true
-        case .pool(let p): return isVectorPool(p, indexed: plan.indexedPools.contains(step.layer))
-        case .input, .convTranspose, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm,
-            .activation, .prelu, .softmax, .dropout, .flatten, .add, .concat, .channelPad, .identity:
-            return false
-        }
-    }
-
-    /// The Swift identifier of each step's function, by step layer: `conv1`, `layer1_0_conv1`.
-    var functionNames: [Int: String] = [:]
-
-    func functionName(_ step: PlannedStep) -> String { functionNames[step.layer]! }
-
-    /// Names every step's function after its layer, with `_2`, `_3`, … where two paths spell the same identifier
-    /// (`a.b` and `a_b`).
-    mutating func nameFunctions() {
-        var used: Set<String> = []
-        for step in plan.steps { functionNames[step.layer] = identifier(for: step.layer, unique: &used) }
-    }
-
-    /// A Swift identifier for a layer, distinct from those in `used` (`a.b` and `a_b` both spell `a_b`).
-    func identifier(for id: Int, suffix extra: String = "", unique used: inout Set<String>) -> String {
-        var base = ""
-        for scalar in layer(id).name.unicodeScalars {
-            base.unicodeScalars.append(
-                (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) && scalar.isASCII ? scalar : "_")
-        }
-        if base.first?.isNumber ?? true || base.allSatisfy({ $0 == "_" }) {
-            base = "layer_" + base
-        } else if extra.isEmpty, isReservedInEmittedCode(base) {
-            base += "_layer"  // `tanh`, `for`, `min`, `pad`: a keyword, or a name the file calls
-        }
-        base += extra
-        var name = base
-        var suffix = 1
-        while !used.insert(name).inserted {
-            suffix += 1
-            name = "\(base)_\(suffix)"
-        }
-        return name
-    }
+    func kernel(_ step: PlannedStep) -> KernelPlan { emission.kernel(step) }
 
     func render() -> String {
         var w = SwiftWriter()
@@ -242,14 +118,14 @@ struct Emitter {
             for (index, declaration) in support.declarations.enumerated() {
                 if index > 0 { w.line() }
                 for line in declaration.split(separator: "\n", omittingEmptySubsequences: false) {
-                    w.line(String(line.dropFirst(4)).replacingOccurrences(of: "EmittedSupport", with: typeName))
+                    w.verbatim(String(line.dropFirst(4)).replacingOccurrences(of: "EmittedSupport", with: typeName))
                 }
             }
         }
         guard support.needsSafetensorsLayout else { return }
         w.line()
         w.block("extension \(typeName)") { w in
-            for line in safetensorsLayoutSource.split(separator: "\n", omittingEmptySubsequences: false) { w.line(String(line)) }
+            for line in safetensorsLayoutSource.split(separator: "\n", omittingEmptySubsequences: false) { w.verbatim(String(line)) }
         }
     }
 
@@ -263,9 +139,9 @@ struct Emitter {
         w.doc("Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.")
         w.line("\(access)static let activationFloats = \(literal(plan.arenaFloats))")
         w.doc("Floats of scratch for zero-padded copies of conv inputs.")
-        w.line("\(access)static let scratchFloats = \(literal(scratchFloats))")
+        w.line("\(access)static let scratchFloats = \(literal(emission.scratchFloats))")
         w.doc("Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.")
-        w.line("\(access)static let arenaFloats = \(literal(max(plan.arenaFloats + scratchFloats, 1)))")
+        w.line("\(access)static let arenaFloats = \(literal(max(plan.arenaFloats + emission.scratchFloats, 1)))")
         w.line("static let inputCount = \(literal(model.inputShape.elementCount))")
         w.line("static let outputCount = \(literal(model.outputShape.elementCount))")
         // Tables as text where every name is one plain word (an array literal of tuples costs the optimiser
@@ -276,9 +152,9 @@ struct Emitter {
         func shape(_ dims: [Int]) -> String { dims.isEmpty ? "[]" : dims.map(String.init).joined(separator: "×") }
         w.doc("Every layer of the spec: name, kind, output shape, trainable parameters.")
         if tabular {
-            w.line("\(access)static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#\"\"\"")
+            w.verbatim("\(access)static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#\"\"\"")
             writeTable(layers.map { [$0.name, $0.op.kindName, shape($0.outputShape.dims), String($0.trainableParameterCount)] }, into: &w)
-            w.line("    \"\"\"#)")
+            w.verbatim("    \"\"\"#)")
         } else {
             w.line("\(access)static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [")
             for layer in layers {
@@ -288,9 +164,9 @@ struct Emitter {
         }
         w.doc("Every tensor the weights must provide, with PyTorch's shape.")
         if tabular {
-            w.line("static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#\"\"\"")
+            w.verbatim("static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#\"\"\"")
             writeTable(model.parameters.map { [$0.name, shape($0.shape)] }, into: &w)
-            w.line("    \"\"\"#)")
+            w.verbatim("    \"\"\"#)")
         } else {
             w.line("static let tensorShapes: [(name: String, shape: [Int])] = [")
             for parameter in model.parameters {
@@ -323,9 +199,10 @@ struct Emitter {
             w.line("#if !CONVC_QUIET")
             w.line("_ = Self.printedBuildAdvice")
             w.line("#endif")
-            w.line("\(slots.isEmpty ? "let" : "var") p = [Float](repeating: 0, count: \(literal(parameterFloats)))")
+            w.line("\(emission.weightOffsets.isEmpty ? "let" : "var") p = [Float](repeating: 0, count: \(literal(emission.parameterFloats)))")
             for step in plan.steps {
-                guard let slot = slots[step.layer] else { continue }
+                guard let weights = kernel(step).weights, let start = emission.weightOffsets[step.layer] else { continue }
+                let slot = (weight: start, bias: start + weights.biasOffset)
                 let layer = layer(step.layer)
                 let name = layer.name
                 switch layer.op {
@@ -335,15 +212,17 @@ struct Emitter {
                         w.line("try Self.copy(tensors, \(stringLiteral(name + ".bias")), into: &p, at: \(literal(slot.bias)), count: \(literal(c.filters)))")
                     }
                     defer {
-                        let kind = convolutionKind(step)
-                        if case .conv = layer.op, kind == .winograd {
+                        let taps = c.kernel.h * c.kernel.w
+                        switch weights.arrangement {
+                        case .pytorch: break
+                        case .winograd:
                             w.line("Self.winogradFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels))")
-                        } else if case .conv = layer.op, kind == .channelVectors {
-                            w.line("Self.vectorFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels), taps: \(c.kernel.h * c.kernel.w))")
-                        } else if case .conv = layer.op, let kind, kind != .depthwise {
-                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w), block: \(tiling.weightBlock(c, kind: kind, output: layer.outputShape, nchwc: nchwcSides(step))))")
-                        } else if nchwc.contains(step.layer) {
-                            w.line("Self.interleaveTaps(&p, at: \(literal(slot.weight)), channels: \(c.filters), taps: \(c.kernel.h * c.kernel.w))")
+                        case .channelVectors:
+                            w.line("Self.vectorFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels), taps: \(taps))")
+                        case .filterBlocks(let block):
+                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(taps), block: \(block))")
+                        case .interleavedTaps:
+                            w.line("Self.interleaveTaps(&p, at: \(literal(slot.weight)), channels: \(c.filters), taps: \(taps))")
                         }
                     }
                     if let bn = step.foldedBatchNorm, case .batchNorm(let epsilon) = self.layer(bn).op {
@@ -399,8 +278,8 @@ struct Emitter {
         w.doc("(at least `arenaFloats` floats) for the activations. Allocate it once as")
         w.doc("`AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.")
         w.block("\(access)func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1)") { w in
-            if !slots.isEmpty { w.line("let w = UnsafePointer(storage.pointer)") }
-            if plan.steps.contains(where: needsScratch) { w.line("let scratch = a + \(literal(plan.arenaFloats))  // padded copies") }
+            if !emission.weightOffsets.isEmpty { w.line("let w = UnsafePointer(storage.pointer)") }
+            if emission.scratchFloats > 0 { w.line("let scratch = a + \(literal(plan.arenaFloats))  // padded copies") }
             w.block("for n in 0..<batch") { w in
                 w.line("let x = input + n &* Self.inputCount")
                 // Each buffer gets a name where it is first written or read: `conv1Out`, `maxpoolIndices`.
@@ -414,7 +293,7 @@ struct Emitter {
                     }
                     let name = identifier(for: id, suffix: suffix, unique: &used)
                     let layout = key == .output(id) && nchwc.contains(id) ? " NCHWc" : ""
-                    w.line("let \(name) = a + \(literal(plan.offsets[key]!))  // \(layer(id).outputShape)\(layout)")
+                    w.line("let \(name) = a\(plus(Index(plan.offsets[key]!)))  // \(layer(id).outputShape)\(layout)")
                     names[key] = name
                     return name
                 }
@@ -424,13 +303,13 @@ struct Emitter {
                     if case .maxUnpool(_, _, _, let pool) = layer(step.layer).op {
                         arguments.append(named(.poolIndices(plan.bufferOf[pool]), into: &w))
                     }
-                    if let slot = slots[step.layer] { arguments.append("w + \(literal(slot.weight))") }
+                    if let offset = emission.weightOffsets[step.layer] { arguments.append("w\(plus(Index(offset)))") }
                     arguments.append(named(.output(step.layer), into: &w))
                     if plan.indexedPools.contains(step.layer) {
                         arguments.append(named(.poolIndices(step.layer), into: &w))
                     }
-                    if needsScratch(step) { arguments.append("scratch") }
-                    if takesThreads(step) { arguments.append("threads") }
+                    if kernel(step).scratchFloats > 0 { arguments.append("scratch") }
+                    if kernel(step).takesThreads { arguments.append("threads") }
                     if options.profiling { w.line("let start\(index) = DispatchTime.now().uptimeNanoseconds") }
                     w.line("Self.\(functionName(step))(\(arguments.joined(separator: ", ")))")
                     if options.profiling {
@@ -478,7 +357,7 @@ func writeTable(_ rows: [[String]], into w: inout SwiftWriter) {
         let fields = row.enumerated().map { column, field in
             column == row.count - 1 ? field : field + String(repeating: " ", count: widths[column] - field.count)
         }
-        w.line("    " + fields.joined(separator: "  "))
+        w.verbatim("    " + fields.joined(separator: "  "))
     }
 }
 

@@ -43,6 +43,11 @@ struct RandomSpecs: ParsableCommand {
     @Option(help: "At most this many compiles to reduce one failure.")
     var reductionBudget = 150
 
+    @Option(
+        help: "Write the specs into this folder as NAME.yaml instead of running them (to read them, or to compare what two builds of convc emit for them).",
+        completion: .directory)
+    var writeTo: String?
+
     @Option(help: "The Swift compiler to use.")
     var swiftc = "swiftc"
 
@@ -53,6 +58,15 @@ struct RandomSpecs: ParsableCommand {
     func run() throws {
         var generator = SpecGenerator(seed: seed)
         for _ in 0..<skip { _ = generator.next() }
+        if let writeTo {
+            try FileManager.default.createDirectory(atPath: writeTo, withIntermediateDirectories: true)
+            for _ in 0..<count {
+                let spec = generator.next()
+                try spec.yaml.write(toFile: "\(writeTo)/\(spec.name).yaml", atomically: true, encoding: .utf8)
+            }
+            say("wrote \(count) specs to \(writeTo)")
+            return
+        }
         var settings = DifferentialSettings()
         settings.swiftc = swiftc
         var checked = 0, invalid = 0, failures = 0

@@ -15,7 +15,8 @@ struct Emit: ParsableCommand {
             (allocating and allocation-free). It depends on nothing but Foundation. Compile it with \
             `swiftc -O -target-cpu native -DCONVC_FMA` (or `-Xswiftc -target-cpu -Xswiftc native -Xswiftc -DCONVC_FMA` \
             through SwiftPM). --target sizes the convolutions' register tiles: avx2 (the default, and right for Arm) \
-            or avx512; code for either runs on any CPU, fastest on the one it names.
+            or avx512; code for either runs on any CPU, fastest on the one it names. --plan prints what the emitter \
+            decided for each step (kernel, tiles, bands, copies, layouts, fusions) instead of the Swift.
             """)
 
     @Argument(help: "The spec file (YAML), or - to read it from standard input.", completion: .file(extensions: ["yaml", "yml"]))
@@ -32,6 +33,9 @@ struct Emit: ParsableCommand {
 
     @Option(help: "The vector registers the convolutions' tiles fit: \(EmitTarget.allValueStrings.joined(separator: " or ")).")
     var target: EmitTarget = .avx2
+
+    @Flag(help: "Print the emitter's plan instead of the Swift: each step's kernel, tiles, bands, copies, layouts and fusions.")
+    var plan = false
 
     func validate() throws {
         guard access == "public" || access == "internal" else {
@@ -50,6 +54,11 @@ struct Emit: ParsableCommand {
 
     func run() throws {
         let model = try requireModel(spec)
+        if plan {
+            let text = describePlan(model, target: target)
+            if let output { try writeAtomically(Array(text.utf8), to: output) } else { print(text, terminator: "") }
+            return
+        }
         let progress = Progress("emitting \(model.name)")
         let source = emitSwift(model, options: EmitOptions(sourcePath: portableSourcePath(spec), typeName: typeName, access: access, target: target))
         progress.finish()

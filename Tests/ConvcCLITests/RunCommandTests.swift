@@ -107,6 +107,20 @@ func temporaryFolder(_ prefix: String) -> URL {
         #expect(source.contains("static func a_b(") && source.contains("static func a_b_2("))
     }
 
+    @Test func emitPlanPrintsEachStepsKernel() throws {
+        let result = try convc("emit", "specs/resnet18.yaml", "--plan")
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        // conv1, the max pool, 16 convs in 8 blocks, 3 projections, the pool and the classifier; the second block of
+        // the first stage calls the first block's functions
+        #expect(lines.first?.hasPrefix("resnet18 for avx2 (16 registers of 8 floats): 23 steps, 21 functions, ") == true)
+        #expect(lines.contains("layer1.0.conv1 Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows NCHW → NCHW batch norm, relu 1,244,416"))
+        #expect(lines.contains { $0.hasPrefix("layer1.1.conv2 as layer1.0.conv2 NCHW → NCHW batch norm, residual, relu") })
+        #expect(lines.contains { $0.hasPrefix("layer4.0.downsample.0 pixel groups: 32 channels × 3 pixels, input channels in chunks of 64, subsampled copy 7×7, 17 groups per band, residual in a vector pass") })
+        let wide = try convc("emit", "specs/resnet18.yaml", "--plan", "--target", "avx512").stdout
+        #expect(wide.contains("channel vectors: 32 channels × 14 pixels"))
+    }
+
     @Test func layersWithTheSameShapesShareOneFunction() throws {
         let spec = fixture("share")
         let source = try convc("emit", spec.path).stdout
@@ -114,9 +128,9 @@ func temporaryFolder(_ prefix: String) -> URL {
         #expect(source.contains("/// Also runs second (the same shapes and fusions)."))
         // first's weights: 2 filters padded to a block of 4 × 2 channels × 9 taps + 4 biases = 76 floats, and the
         // next layer's start on the next 64-byte line
-        #expect(source.contains("Self.first(x, w + 0, firstOut") && source.contains("Self.first(firstOut, w + 80, secondOut"))
+        #expect(source.contains("Self.first(x, w, firstOut") && source.contains("Self.first(firstOut, w + 80, secondOut"))
         // predict names each buffer where it is first written, and says whose function a layer runs
-        #expect(source.contains("let firstOut = a + 0  // 2×8×8\n"))
+        #expect(source.contains("let firstOut = a  // 2×8×8\n"))
         #expect(source.contains("// second (first's function)\n"))
         #expect(source.contains("static func third("))
     }

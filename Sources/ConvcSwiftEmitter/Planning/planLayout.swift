@@ -2,7 +2,7 @@
 
 import ConvcIR
 
-extension Emitter {
+extension StepPlanner {
     /// The step layers whose outputs are NCHWc: chains of 1×1 and depthwise convs (MobileNet's whole body), where
     /// a pixel's channels are one vector. In isolation, MobileNet's 1×1 convs took 0.55–0.97 of their NCHW time
     /// and its depthwise convs 0.32–0.93. A tensor is NCHWc when its producer can write it so and every step that
@@ -11,14 +11,14 @@ extension Emitter {
         // AVX-512's tiles are sixteen lanes wide; the layout is for eight.
         guard tiling.lanes == nchwcLanes else { return [] }
         var readers: [Int: [PlannedStep]] = [:]
-        for step in plan.steps {
+        for step in execution.steps {
             for input in Set(step.inputs) { readers[input, default: []].append(step) }
         }
-        let output = plan.bufferOf[model.outputLayer]
+        let output = execution.bufferOf[model.outputLayer]
         // A slice of an in-place concat is part of an NCHW buffer, whatever its other readers could read.
-        let slices = Set(plan.inPlaceConcats.flatMap { layer($0).inputs.map { plan.bufferOf[$0] } })
+        let slices = Set(execution.inPlaceConcats.flatMap { layer($0).inputs.map { execution.bufferOf[$0] } })
         var chosen: Set<Int> = []
-        for step in plan.steps where step.layer != output && !slices.contains(step.layer) && writesNCHWc(step) {
+        for step in execution.steps where step.layer != output && !slices.contains(step.layer) && writesNCHWc(step) {
             guard let readers = readers[step.layer], !readers.isEmpty,
                 readers.allSatisfy({ readsNCHWc($0, from: step.layer) })
             else { continue }
@@ -31,7 +31,7 @@ extension Emitter {
         var changed = true
         while changed {
             changed = false
-            for step in plan.steps where !step.inputs.isEmpty && chosen.contains(step.inputs[0]) != chosen.contains(step.layer) {
+            for step in execution.steps where !step.inputs.isEmpty && chosen.contains(step.inputs[0]) != chosen.contains(step.layer) {
                 let main = layer(step.layer)
                 guard case .conv(let c) = main.op else { continue }
                 if isNCHWcDepthwise(step) {

@@ -1,0 +1,87 @@
+// Normalisations, activations and the ops that combine or copy tensors.
+
+import ConvcIR
+
+extension KernelLowering {
+    func lowerBatchNorm(_ out: Shape, into w: inout SwiftWriter) {
+        let count = out.elementCount
+        let plane = count / out.channels
+        w.comment("scale: w[0..<\(out.channels)]   shift: w[\(out.channels)..<\(2 * out.channels)]")
+        w.block("for c in 0..<\(out.channels)") { w in
+            w.line("let s = w[c], t = w[\(Index("c") + weights.biasOffset)]")
+            w.block("for i in 0..<\(literal(plane))") { w in
+                w.line("let v = x[\(Index("c") * plane + Index("i"))] * s + t")
+                w.line("y[\(Index("c") * plane + Index("i"))] = \(activationExpression ?? "v")")
+            }
+        }
+    }
+
+    func lowerLocalResponseNorm(size: Int, alpha: Double, beta: Double, k: Double, input: Shape, into w: inout SwiftWriter) {
+        let count = input.elementCount
+        let channels = input.channels, plane = count / channels
+        w.comment("PyTorch: b_c = a_c / (k + α/n · Σ a²)^β over channels c − n/2 … c + (n−1)/2")
+        w.block("for c in 0..<\(channels)") { w in
+            w.line("let lo: Int = max(0, \(Index("c") - size / 2)), hi: Int = min(\(channels - 1), \(Index("c") + (size - 1) / 2))")
+            w.block("for p in 0..<\(literal(plane))") { w in
+                w.line("var sum: Float = 0")
+                w.line("for o in lo...hi { let v = x[\(Index("o") * plane + Index("p"))]; sum += v * v }")
+                w.line("y[\(Index("c") * plane + Index("p"))] = x[\(Index("c") * plane + Index("p"))] / pow(\(literal(k)) + \(literal(alpha / Double(size))) * sum, \(literal(beta)))")
+            }
+        }
+    }
+
+    func lowerActivation(_ output: Shape, into w: inout SwiftWriter) {
+        let count = output.elementCount
+        w.block("for i in 0..<\(literal(count))") { w in
+            w.line("let v = x[i]")
+            w.line("y[i] = \(activationExpression!)")
+        }
+    }
+
+    func lowerPReLU(_ out: Shape, into w: inout SwiftWriter) {
+        let count = out.elementCount
+        let plane = count / out.channels
+        w.block("for c in 0..<\(out.channels)") { w in
+            w.line("let a = w[c]")
+            w.block("for i in 0..<\(literal(plane))") { w in
+                w.line("let v = x[\(Index("c") * plane + Index("i"))]")
+                w.line("y[\(Index("c") * plane + Index("i"))] = v >= 0 ? v : a * v")
+            }
+        }
+    }
+
+    func lowerSoftmax(input: Shape, into w: inout SwiftWriter) {
+        let count = input.elementCount
+        let channels = input.channels, plane = count / channels
+        w.block("for p in 0..<\(literal(plane))") { w in
+            w.line("var largest = -Float.infinity")
+            w.line("for c in 0..<\(channels) { largest = max(largest, x[\(Index("c") * plane + Index("p"))]) }")
+            w.line("var sum: Float = 0")
+            w.line("for c in 0..<\(channels) { let e = exp(x[\(Index("c") * plane + Index("p"))] - largest); y[\(Index("c") * plane + Index("p"))] = e; sum += e }")
+            w.line("for c in 0..<\(channels) { y[\(Index("c") * plane + Index("p"))] /= sum }")
+        }
+    }
+
+    func lowerAdd(_ output: Shape, operands: Int, into w: inout SwiftWriter) {
+        let count = output.elementCount
+        let terms = (0..<operands).map { $0 == 0 ? "x[i]" : "x\($0)[i]" }.joined(separator: " + ")
+        w.block("for i in 0..<\(literal(count))") { w in
+            w.line("let v = \(terms)")
+            w.line("y[i] = \(activationExpression ?? "v")")
+        }
+    }
+
+    func lowerConcat(_ inputs: [Shape], into w: inout SwiftWriter) {
+        var offset = 0
+        for (index, shape) in inputs.enumerated() {
+            w.line("(y\(plus(Index(offset)))).update(from: \(index == 0 ? "x" : "x\(index)"), count: \(literal(shape.elementCount)))")
+            offset += shape.elementCount
+        }
+    }
+
+    func lowerChannelPad(input: Shape, output: Shape, into w: inout SwiftWriter) {
+        let count = output.elementCount
+        w.line("y.update(from: x, count: \(literal(input.elementCount)))")
+        w.line("(y + \(literal(input.elementCount))).update(repeating: 0, count: \(literal(count - input.elementCount)))")
+    }
+}
