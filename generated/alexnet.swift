@@ -252,7 +252,7 @@ extension Alexnet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 48_400 &+ oc &* 3025 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -293,7 +293,7 @@ extension Alexnet {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 729 &+ oh &* 27 &+ ow), count: min(16, 27 &- ow))
+                            Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
                         }
                     }
                 }
@@ -384,7 +384,7 @@ extension Alexnet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 11_664 &+ oc &* 729 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 729 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -425,7 +425,7 @@ extension Alexnet {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 169 &+ oh &* 13 &+ ow), count: min(16, 13 &- ow))
+                            Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
                         }
                     }
                 }
@@ -450,7 +450,7 @@ extension Alexnet {
             Self.parallel(192, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -498,7 +498,7 @@ extension Alexnet {
                     let sourceOffset: Int = value &* 10_752
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 73_728 &+ block &* 3072
+                        let kernelOffset: Int = (value &* 24 &+ block) &* 3072
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 384 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -600,9 +600,9 @@ extension Alexnet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1352 &+ lane &* 169 &+ oh &* 13 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -648,7 +648,7 @@ extension Alexnet {
             Self.parallel(384, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -696,7 +696,7 @@ extension Alexnet {
                     let sourceOffset: Int = value &* 21_504
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 98_304 &+ block &* 6144
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 6144
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -798,9 +798,9 @@ extension Alexnet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1352 &+ lane &* 169 &+ oh &* 13 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -846,7 +846,7 @@ extension Alexnet {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -894,7 +894,7 @@ extension Alexnet {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -996,9 +996,9 @@ extension Alexnet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1352 &+ lane &* 169 &+ oh &* 13 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1054,7 +1054,7 @@ extension Alexnet {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 36 &+ oh &* 6 &+ ow), count: min(16, 6 &- ow))
+                            Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
                         }
                     }
                 }
@@ -1070,12 +1070,12 @@ extension Alexnet {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<256 {
             for i in 0..<6 {
-                let h0: Int = i, h1 = ((i &* 6 &+ 11) / 6)
+                let h0: Int = i, h1 = (((i &+ 1) &* 6 &+ 5) / 6)
                 for j in 0..<6 {
-                    let w0: Int = j, w1 = ((j &* 6 &+ 11) / 6)
+                    let w0: Int = j, w1 = (((j &+ 1) &* 6 &+ 5) / 6)
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 36 &+ h &* 6 &+ col] } }
-                    y[c &* 36 &+ i &* 6 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 6 &+ h) &* 6 &+ col] } }
+                    y[(c &* 6 &+ i) &* 6 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }

@@ -254,7 +254,7 @@ extension Alexnet2012Groups2 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 48_400 &+ oc &* 3025 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -311,7 +311,7 @@ extension Alexnet2012Groups2 {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 729 &+ oh &* 27 &+ ow), count: min(16, 27 &- ow))
+                            Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
                         }
                     }
                 }
@@ -357,7 +357,7 @@ extension Alexnet2012Groups2 {
                             for i in 0..<5 {
                                 let rowOffset: Int = firstChannel &* 961 &+ p &+ i &* 31
                                 for j in 0..<5 {
-                                    let tapOffset: Int = i &* 960 &+ j &* 192
+                                    let tapOffset: Int = (i &* 5 &+ j) &* 192
                                     let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<48 {
                                         let source = scratch + (columnOffset &+ ic &* 961)
@@ -393,12 +393,12 @@ extension Alexnet2012Groups2 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = firstFilter &* 729 &+ r &* 729
+                                let filterOffset: Int = (firstFilter &+ r) &* 729
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
                                     let row: Int = (q / 31)
                                     let column: Int = q &- row &* 31
-                                    let v = tile[r &* 6 &+ t &* 2]
+                                    let v = tile[(r &* 3 &+ t) &* 2]
                                     if column &+ 8 <= 27 && q &+ 8 <= 833 {
                                         let index: Int = filterOffset &+ row &* 27 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -458,7 +458,7 @@ extension Alexnet2012Groups2 {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 169 &+ oh &* 13 &+ ow), count: min(16, 13 &- ow))
+                            Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
                         }
                     }
                 }
@@ -483,7 +483,7 @@ extension Alexnet2012Groups2 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -531,7 +531,7 @@ extension Alexnet2012Groups2 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 98_304 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 24 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 384 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -633,9 +633,9 @@ extension Alexnet2012Groups2 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1352 &+ lane &* 169 &+ oh &* 13 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -702,7 +702,7 @@ extension Alexnet2012Groups2 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
                                 for j in 0..<3 {
-                                    let tapOffset: Int = i &* 2304 &+ j &* 768
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 768
                                     let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<192 {
                                         let source = scratch + (columnOffset &+ ic &* 225)
@@ -738,12 +738,12 @@ extension Alexnet2012Groups2 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = firstFilter &* 169 &+ r &* 169
+                                let filterOffset: Int = (firstFilter &+ r) &* 169
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
                                     let row: Int = (q / 15)
                                     let column: Int = q &- row &* 15
-                                    let v = tile[r &* 6 &+ t &* 2]
+                                    let v = tile[(r &* 3 &+ t) &* 2]
                                     if column &+ 8 <= 13 && q &+ 8 <= 193 {
                                         let index: Int = filterOffset &+ row &* 13 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -798,7 +798,7 @@ extension Alexnet2012Groups2 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
                                 for j in 0..<3 {
-                                    let tapOffset: Int = i &* 2304 &+ j &* 768
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 768
                                     let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<192 {
                                         let source = scratch + (columnOffset &+ ic &* 225)
@@ -834,12 +834,12 @@ extension Alexnet2012Groups2 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = firstFilter &* 169 &+ r &* 169
+                                let filterOffset: Int = (firstFilter &+ r) &* 169
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
                                     let row: Int = (q / 15)
                                     let column: Int = q &- row &* 15
-                                    let v = tile[r &* 6 &+ t &* 2]
+                                    let v = tile[(r &* 3 &+ t) &* 2]
                                     if column &+ 8 <= 13 && q &+ 8 <= 193 {
                                         let index: Int = filterOffset &+ row &* 13 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -883,7 +883,7 @@ extension Alexnet2012Groups2 {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 36 &+ oh &* 6 &+ ow), count: min(16, 6 &- ow))
+                            Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
                         }
                     }
                 }

@@ -2167,7 +2167,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2209,7 +2209,7 @@ extension Densenet121 {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -2298,7 +2298,7 @@ extension Densenet121 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -2326,7 +2326,7 @@ extension Densenet121 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 272 &+ r &* 32
                         let target = transformed + targetOffset
@@ -2374,7 +2374,7 @@ extension Densenet121 {
                     let sourceOffset: Int = value &* 34_816
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2476,9 +2476,9 @@ extension Densenet121 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2588,7 +2588,7 @@ extension Densenet121 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -2685,7 +2685,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2786,7 +2786,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2887,7 +2887,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2988,7 +2988,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3089,7 +3089,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3129,7 +3129,7 @@ extension Densenet121 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 2, 56) &- h0) &* (min(w0 &+ 2, 56) &- w0)
-                    y[c &* 784 &+ oh &* 28 &+ ow] = sum / Float(divisor)
+                    y[(c &* 28 &+ oh) &* 28 &+ ow] = sum / Float(divisor)
                 }
             }
         }
@@ -3222,7 +3222,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3254,7 +3254,7 @@ extension Densenet121 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -3302,7 +3302,7 @@ extension Densenet121 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3404,9 +3404,9 @@ extension Densenet121 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3522,7 +3522,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3623,7 +3623,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3724,7 +3724,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3825,7 +3825,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3926,7 +3926,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4027,7 +4027,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4128,7 +4128,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4229,7 +4229,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4330,7 +4330,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4431,7 +4431,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4532,7 +4532,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4633,7 +4633,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4673,7 +4673,7 @@ extension Densenet121 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 2, 28) &- h0) &* (min(w0 &+ 2, 28) &- w0)
-                    y[c &* 196 &+ oh &* 14 &+ ow] = sum / Float(divisor)
+                    y[(c &* 14 &+ oh) &* 14 &+ ow] = sum / Float(divisor)
                 }
             }
         }
@@ -4775,7 +4775,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4807,7 +4807,7 @@ extension Densenet121 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4855,7 +4855,7 @@ extension Densenet121 {
                     let sourceOffset: Int = value &* 7168
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -4957,9 +4957,9 @@ extension Densenet121 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -5075,7 +5075,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5185,7 +5185,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5286,7 +5286,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5396,7 +5396,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5497,7 +5497,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5607,7 +5607,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5708,7 +5708,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5818,7 +5818,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5919,7 +5919,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6029,7 +6029,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6130,7 +6130,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6240,7 +6240,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6341,7 +6341,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6451,7 +6451,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6552,7 +6552,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6662,7 +6662,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6763,7 +6763,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6873,7 +6873,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6974,7 +6974,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -7084,7 +7084,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -7185,7 +7185,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -7295,7 +7295,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -7396,7 +7396,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -7506,7 +7506,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -7546,7 +7546,7 @@ extension Densenet121 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 2, 14) &- h0) &* (min(w0 &+ 2, 14) &- w0)
-                    y[c &* 49 &+ oh &* 7 &+ ow] = sum / Float(divisor)
+                    y[(c &* 7 &+ oh) &* 7 &+ ow] = sum / Float(divisor)
                 }
             }
         }
@@ -7648,7 +7648,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -7680,7 +7680,7 @@ extension Densenet121 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -7728,7 +7728,7 @@ extension Densenet121 {
                     let sourceOffset: Int = value &* 4096
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -7830,9 +7830,9 @@ extension Densenet121 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -7948,7 +7948,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8058,7 +8058,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8159,7 +8159,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8269,7 +8269,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8370,7 +8370,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8480,7 +8480,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8581,7 +8581,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8691,7 +8691,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8792,7 +8792,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -8902,7 +8902,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -9003,7 +9003,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -9113,7 +9113,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -9214,7 +9214,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -9324,7 +9324,7 @@ extension Densenet121 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -9425,7 +9425,7 @@ extension Densenet121 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -9462,11 +9462,11 @@ extension Densenet121 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<1024 {
             for i in 0..<1 {
-                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
+                let h0: Int = i &* 7, h1 = (i &+ 1) &* 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
+                    let w0: Int = j &* 7, w1 = (j &+ 1) &* 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
                     y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }

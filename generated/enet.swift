@@ -1858,7 +1858,7 @@ extension EnetCamvid12 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 264_196 &+ p &+ (i & 1) &* 132_098 &+ (i >> 1) &* 257
                                 for j in 0..<3 {
-                                    let tapOffset: Int = i &* 36 &+ j &* 12
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 12
                                     let columnOffset: Int = rowOffset &+ (j & 1) &* 66_049 &+ (j >> 1)
                                     for ic in 0..<3 {
                                         let source = scratch + (columnOffset &+ ic &* 264_196)
@@ -1894,12 +1894,12 @@ extension EnetCamvid12 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = firstFilter &* 65_536 &+ r &* 65_536
+                                let filterOffset: Int = (firstFilter &+ r) &* 65_536
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
                                     let row: Int = (q / 257)
                                     let column: Int = q &- row &* 257
-                                    let v = tile[r &* 6 &+ t &* 2]
+                                    let v = tile[(r &* 3 &+ t) &* 2]
                                     if column &+ 8 <= 256 && q &+ 8 <= 65_791 {
                                         let index: Int = filterOffset &+ row &* 256 &+ column
                                         Self.store(v, to: y + index)
@@ -1942,7 +1942,7 @@ extension EnetCamvid12 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 65_536 &+ oh &* 256 &+ ow), count: min(16, 256 &- ow))
+                            Self.store16(m, to: y + ((c &* 256 &+ oh) &* 256 &+ ow), count: min(16, 256 &- ow))
                         }
                     }
                 }
@@ -2062,7 +2062,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 262_144 &+ oc &* 16_384 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2175,7 +2175,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 262_144 &+ oc &* 16_384 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2256,7 +2256,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2290,8 +2290,8 @@ extension EnetCamvid12 {
                             if v > best || v.isNaN { best = v; bestIndex = h &* 256 &+ col }
                         }
                     }
-                    y[c &* 16_384 &+ oh &* 128 &+ ow] = best
-                    indices[c &* 16_384 &+ oh &* 128 &+ ow] = Float(bitPattern: UInt32(bestIndex))
+                    y[(c &* 128 &+ oh) &* 128 &+ ow] = best
+                    indices[(c &* 128 &+ oh) &* 128 &+ ow] = Float(bitPattern: UInt32(bestIndex))
                 }
             }
         }
@@ -2400,7 +2400,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2493,7 +2493,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2540,7 +2540,7 @@ extension EnetCamvid12 {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 4356 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 4356 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 1040 &+ r &* 32
                         let target = transformed + targetOffset
@@ -2588,7 +2588,7 @@ extension EnetCamvid12 {
                     let sourceOffset: Int = value &* 33_280
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 1024 &+ block &* 512
+                        let kernelOffset: Int = (value &* 2 &+ block) &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 32 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2690,9 +2690,9 @@ extension EnetCamvid12 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 32) &* 2, ow: Int = (q % 32) &* 2
+                            let oh: Int = (firstRow &+ (q / 32)) &* 2, ow: Int = (q % 32) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 32_768 &+ lane &* 4096 &+ oh &* 64 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 4096 &+ oh &* 64 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2788,7 +2788,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 4096 &+ t &* 8
-                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2822,8 +2822,8 @@ extension EnetCamvid12 {
                             if v > best || v.isNaN { best = v; bestIndex = h &* 128 &+ col }
                         }
                     }
-                    y[c &* 4096 &+ oh &* 64 &+ ow] = best
-                    indices[c &* 4096 &+ oh &* 64 &+ ow] = Float(bitPattern: UInt32(bestIndex))
+                    y[(c &* 64 &+ oh) &* 64 &+ ow] = best
+                    indices[(c &* 64 &+ oh) &* 64 &+ ow] = Float(bitPattern: UInt32(bestIndex))
                 }
             }
         }
@@ -2939,7 +2939,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3037,7 +3037,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3133,7 +3133,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3223,7 +3223,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3321,7 +3321,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3419,7 +3419,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3517,7 +3517,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3604,7 +3604,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3632,9 +3632,9 @@ extension EnetCamvid12 {
             let plane = x + planeOffset
             let group: Int = (ic / 16)
             for o in 0..<16 {
-                let outOffset: Int = group &* 262_144 &+ o &* 16_384
+                let outOffset: Int = (group &* 16 &+ o) &* 16_384
                 let out = y + outOffset
-                let kOffset: Int = ic &* 144 &+ o &* 9
+                let kOffset: Int = (ic &* 16 &+ o) &* 9
                 let k = w + kOffset
                 for ih in 0..<64 {
                     for i in 0..<3 {
@@ -3731,7 +3731,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 65_536 &+ oc &* 4096 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3837,7 +3837,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -3931,7 +3931,7 @@ extension EnetCamvid12 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 262_144 &+ oc &* 16_384 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 16_384 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4012,7 +4012,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(Self.relu(Self.plus8(tile[r &* 6 &+ t &* 2], x1 + (index), count: 8)), to: y + index)
+                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
                                 }
                             }
                         }
@@ -4088,7 +4088,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 16_384 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -4112,9 +4112,9 @@ extension EnetCamvid12 {
             let plane = x + planeOffset
             let group: Int = (ic / 4)
             for o in 0..<4 {
-                let outOffset: Int = group &* 262_144 &+ o &* 65_536
+                let outOffset: Int = (group &* 4 &+ o) &* 65_536
                 let out = y + outOffset
-                let kOffset: Int = ic &* 36 &+ o &* 9
+                let kOffset: Int = (ic &* 4 &+ o) &* 9
                 let k = w + kOffset
                 for ih in 0..<128 {
                     for i in 0..<3 {
@@ -4204,7 +4204,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
                                 }
                             }
                         }
@@ -4316,7 +4316,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -4364,7 +4364,7 @@ extension EnetCamvid12 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 66_564 &+ p &+ i &* 258
                                 for j in 0..<3 {
-                                    let tapOffset: Int = i &* 48 &+ j &* 16
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 16
                                     let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<4 {
                                         let source = scratch + (columnOffset &+ ic &* 66_564)
@@ -4400,12 +4400,12 @@ extension EnetCamvid12 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = firstFilter &* 65_536 &+ r &* 65_536
+                                let filterOffset: Int = (firstFilter &+ r) &* 65_536
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
                                     let row: Int = (q / 258)
                                     let column: Int = q &- row &* 258
-                                    let v = tile[r &* 6 &+ t &* 2]
+                                    let v = tile[(r &* 3 &+ t) &* 2]
                                     if column &+ 8 <= 256 && q &+ 8 <= 66_046 {
                                         let index: Int = filterOffset &+ row &* 256 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -4488,7 +4488,7 @@ extension EnetCamvid12 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 65_536 &+ t &* 8
-                                    Self.store(Self.relu(Self.plus8(tile[r &* 6 &+ t &* 2], x1 + (index), count: 8)), to: y + index)
+                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
                                 }
                             }
                         }
@@ -4512,9 +4512,9 @@ extension EnetCamvid12 {
             let plane = x + planeOffset
             let group: Int = (ic / 16)
             for o in 0..<12 {
-                let outOffset: Int = group &* 3_145_728 &+ o &* 262_144
+                let outOffset: Int = (group &* 12 &+ o) &* 262_144
                 let out = y + outOffset
-                let kOffset: Int = ic &* 48 &+ o &* 4
+                let kOffset: Int = (ic &* 12 &+ o) &* 4
                 let k = w + kOffset
                 for ih in 0..<256 {
                     for i in 0..<2 {

@@ -1032,7 +1032,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1074,7 +1074,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -1148,7 +1148,7 @@ extension Googlenet {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -1175,7 +1175,7 @@ extension Googlenet {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1223,7 +1223,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 12_288 &+ block &* 1024
+                        let kernelOffset: Int = (value &* 12 &+ block) &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 192 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1325,9 +1325,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1384,7 +1384,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
+                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -1464,7 +1464,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1550,7 +1550,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1581,7 +1581,7 @@ extension Googlenet {
             Self.parallel(96, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1629,7 +1629,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 21_504
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 12_288 &+ block &* 1536
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 1536
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1731,9 +1731,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1834,7 +1834,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1931,7 +1931,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1973,7 +1973,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.load16(row + ow))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
-                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
+                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -2053,7 +2053,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2140,7 +2140,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2171,7 +2171,7 @@ extension Googlenet {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -2219,7 +2219,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 24_576 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 12 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 192 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2321,9 +2321,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2424,7 +2424,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2455,7 +2455,7 @@ extension Googlenet {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -2503,7 +2503,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 7168
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 3072 &+ block &* 512
+                        let kernelOffset: Int = (value &* 6 &+ block) &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 96 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2605,9 +2605,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2664,7 +2664,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.load16(row + ow))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
-                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
+                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -2744,7 +2744,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2786,7 +2786,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -2866,7 +2866,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2952,7 +2952,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2983,7 +2983,7 @@ extension Googlenet {
             Self.parallel(96, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3031,7 +3031,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 5376
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 19_968 &+ block &* 1536
+                        let kernelOffset: Int = (value &* 13 &+ block) &* 1536
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 208 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3133,9 +3133,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3236,7 +3236,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3333,7 +3333,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3375,7 +3375,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.load16(row + ow))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
-                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -3455,7 +3455,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3550,7 +3550,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3642,7 +3642,7 @@ extension Googlenet {
                             let first: Int = min(group &* 6, 190)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3673,7 +3673,7 @@ extension Googlenet {
             Self.parallel(112, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3721,7 +3721,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 6272
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 25_088 &+ block &* 1792
+                        let kernelOffset: Int = (value &* 14 &+ block) &* 1792
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 224 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3823,9 +3823,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3921,7 +3921,7 @@ extension Googlenet {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 196 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -4015,7 +4015,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4058,7 +4058,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.load16(row + ow))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
-                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -4148,7 +4148,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4244,7 +4244,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4275,7 +4275,7 @@ extension Googlenet {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4323,7 +4323,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 7168
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 32_768 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -4425,9 +4425,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -4533,7 +4533,7 @@ extension Googlenet {
                             let first: Int = min(group &* 6, 190)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4564,7 +4564,7 @@ extension Googlenet {
             Self.parallel(144, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4612,7 +4612,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 8064
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 41_472 &+ block &* 2304
+                        let kernelOffset: Int = (value &* 18 &+ block) &* 2304
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 288 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -4714,9 +4714,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -4826,7 +4826,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4857,7 +4857,7 @@ extension Googlenet {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4905,7 +4905,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 1792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 2048 &+ block &* 512
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -5007,9 +5007,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -5110,7 +5110,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5196,7 +5196,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5227,7 +5227,7 @@ extension Googlenet {
             Self.parallel(160, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -5275,7 +5275,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 8960
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 51_200 &+ block &* 2560
+                        let kernelOffset: Int = (value &* 20 &+ block) &* 2560
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 320 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -5377,9 +5377,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -5480,7 +5480,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5511,7 +5511,7 @@ extension Googlenet {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -5559,7 +5559,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 1792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 512
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -5661,9 +5661,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -5720,7 +5720,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.load16(row + ow))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
-                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -5800,7 +5800,7 @@ extension Googlenet {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5840,7 +5840,7 @@ extension Googlenet {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 49 &+ oh &* 7 &+ ow), count: min(16, 7 &- ow))
+                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                         }
                     }
                 }
@@ -5929,7 +5929,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6024,7 +6024,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6055,7 +6055,7 @@ extension Googlenet {
             Self.parallel(160, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -6103,7 +6103,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 5120
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 51_200 &+ block &* 2560
+                        let kernelOffset: Int = (value &* 20 &+ block) &* 2560
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 320 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -6205,9 +6205,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -6317,7 +6317,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6348,7 +6348,7 @@ extension Googlenet {
             Self.parallel(32, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -6396,7 +6396,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 1024
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 512
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 512
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -6498,9 +6498,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -6558,7 +6558,7 @@ extension Googlenet {
                             m = Self.maximum(m, Self.load16(row + ow))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 1)))
                             m = Self.maximum(m, Self.load16(row + (ow &+ 2)))
-                            Self.store16(m, to: y + (c &* 49 &+ oh &* 7 &+ ow), count: min(16, 7 &- ow))
+                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                         }
                     }
                 }
@@ -6648,7 +6648,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6743,7 +6743,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6838,7 +6838,7 @@ extension Googlenet {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -6869,7 +6869,7 @@ extension Googlenet {
             Self.parallel(192, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -6917,7 +6917,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 6144
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 73_728 &+ block &* 3072
+                        let kernelOffset: Int = (value &* 24 &+ block) &* 3072
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 384 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -7019,9 +7019,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -7127,7 +7127,7 @@ extension Googlenet {
                             let first: Int = min(group &* 6, 43)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -7158,7 +7158,7 @@ extension Googlenet {
             Self.parallel(48, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -7206,7 +7206,7 @@ extension Googlenet {
                     let sourceOffset: Int = value &* 1536
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 6144 &+ block &* 768
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 768
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -7308,9 +7308,9 @@ extension Googlenet {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -7347,11 +7347,11 @@ extension Googlenet {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<1024 {
             for i in 0..<1 {
-                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
+                let h0: Int = i &* 7, h1 = (i &+ 1) &* 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
+                    let w0: Int = j &* 7, w1 = (j &+ 1) &* 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
                     y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }

@@ -169,7 +169,7 @@ extension Lenet5 {
                             for i in 0..<5 {
                                 let rowOffset: Int = firstChannel &* 1024 &+ p &+ i &* 32
                                 for j in 0..<5 {
-                                    let tapOffset: Int = i &* 20 &+ j &* 4
+                                    let tapOffset: Int = (i &* 5 &+ j) &* 4
                                     let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<1 {
                                         let source = scratch + (columnOffset &+ ic &* 1024)
@@ -205,12 +205,12 @@ extension Lenet5 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = firstFilter &* 784 &+ r &* 784
+                                let filterOffset: Int = (firstFilter &+ r) &* 784
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
                                     let row: Int = (q / 32)
                                     let column: Int = q &- row &* 32
-                                    let v = tile[r &* 6 &+ t &* 2]
+                                    let v = tile[(r &* 3 &+ t) &* 2]
                                     if column &+ 8 <= 28 && q &+ 8 <= 892 {
                                         let index: Int = filterOffset &+ row &* 28 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -253,7 +253,7 @@ extension Lenet5 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -343,7 +343,7 @@ extension Lenet5 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 1600 &+ oc &* 100 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 100 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -383,7 +383,7 @@ extension Lenet5 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 25 &+ oh &* 5 &+ ow), count: min(16, 5 &- ow))
+                            Self.store16(m, to: y + ((c &* 5 &+ oh) &* 5 &+ ow), count: min(16, 5 &- ow))
                         }
                     }
                 }

@@ -658,9 +658,9 @@ extension MobilenetV1 {
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                         do {
                             var a = bias
@@ -697,11 +697,11 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 168, 2091) {
                             let first: Int = min(group &* 6, 12538)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -961,9 +961,9 @@ extension MobilenetV1 {
                             let v2_8 = Self.load8(r2 + (column &+ 64))
                             Self.multiplyAdd(&a3, v2_8, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                     }
                 }
@@ -990,11 +990,11 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 84, 523) {
                             let first: Int = min(group &* 6, 3130)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1245,9 +1245,9 @@ extension MobilenetV1 {
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                         do {
                             var a = bias
@@ -1284,11 +1284,11 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 37, 523) {
                             let first: Int = min(group &* 6, 3130)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1548,9 +1548,9 @@ extension MobilenetV1 {
                             let v2_8 = Self.load8(r2 + (column &+ 64))
                             Self.multiplyAdd(&a3, v2_8, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                     }
                 }
@@ -1577,11 +1577,11 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 42, 131) {
                             let first: Int = min(group &* 6, 778)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1832,9 +1832,9 @@ extension MobilenetV1 {
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                         do {
                             var a = bias
@@ -1871,11 +1871,11 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 18, 131) {
                             let first: Int = min(group &* 6, 778)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2135,9 +2135,9 @@ extension MobilenetV1 {
                             let v2_8 = Self.load8(r2 + (column &+ 64))
                             Self.multiplyAdd(&a3, v2_8, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                     }
                 }
@@ -2164,11 +2164,11 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2420,9 +2420,9 @@ extension MobilenetV1 {
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                         do {
                             var a = bias
@@ -2460,11 +2460,11 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 33, 33) {
                             let first: Int = min(group &* 6, 190)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2724,9 +2724,9 @@ extension MobilenetV1 {
                             let v2_8 = Self.load8(r2 + (column &+ 64))
                             Self.multiplyAdd(&a3, v2_8, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                     }
                 }
@@ -2753,10 +2753,10 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 10, 10) {
                             let first: Int = min(group &* 5, 44)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -2987,9 +2987,9 @@ extension MobilenetV1 {
                             let v2_5 = Self.load8(r2 + (column &+ 40))
                             Self.multiplyAdd(&a3, v2_5, k2_2)
                             Self.store(Self.relu(a0), to: out + ow &* 8)
-                            Self.store(Self.relu(a1), to: out + (ow &* 8 &+ 8))
-                            Self.store(Self.relu(a2), to: out + (ow &* 8 &+ 16))
-                            Self.store(Self.relu(a3), to: out + (ow &* 8 &+ 24))
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                         do {
                             var a = bias
@@ -3026,10 +3026,10 @@ extension MobilenetV1 {
                         for group in band..<min(band &+ 10, 10) {
                             let first: Int = min(group &* 5, 44)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0

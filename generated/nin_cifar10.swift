@@ -267,7 +267,7 @@ extension NinCifar10 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 16_384 &+ oc &* 1024 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -354,7 +354,7 @@ extension NinCifar10 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 16_384 &+ oc &* 1024 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -441,7 +441,7 @@ extension NinCifar10 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 16_384 &+ oc &* 1024 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 1024 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -483,7 +483,7 @@ extension NinCifar10 {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 256 &+ oh &* 16 &+ ow), count: min(16, 16 &- ow))
+                            Self.store16(m, to: y + ((c &* 16 &+ oh) &* 16 &+ ow), count: min(16, 16 &- ow))
                         }
                     }
                 }
@@ -596,11 +596,11 @@ extension NinCifar10 {
                         for group in band..<min(band &+ 26, 43) {
                             let first: Int = min(group &* 6, 250)
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -771,11 +771,11 @@ extension NinCifar10 {
                             let first: Int = min(group &* 6, 250)
                             let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -920,7 +920,7 @@ extension NinCifar10 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 4096 &+ oc &* 256 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 256 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -960,7 +960,7 @@ extension NinCifar10 {
                     }
                     // the window clipped to the padded input (PyTorch's divisor)
                     let divisor: Int = (min(h0 &+ 3, 16) &- h0) &* (min(w0 &+ 3, 16) &- w0)
-                    y[c &* 64 &+ oh &* 8 &+ ow] = sum / Float(divisor)
+                    y[(c &* 8 &+ oh) &* 8 &+ ow] = sum / Float(divisor)
                 }
             }
         }
@@ -983,7 +983,7 @@ extension NinCifar10 {
             Self.parallel(192, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -1031,7 +1031,7 @@ extension NinCifar10 {
                     let sourceOffset: Int = value &* 6144
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 36_864 &+ block &* 3072
+                        let kernelOffset: Int = (value &* 12 &+ block) &* 3072
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 192 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1132,8 +1132,8 @@ extension NinCifar10 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
-                            let corner: Int = f &* 512 &+ oh &* 64 &+ ow &* 8
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
+                            let corner: Int = f &* 512 &+ (oh &* 8 &+ ow) &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
                             Self.store(Self.relu(outputs[2]), to: y + (corner &+ 64))
@@ -1166,11 +1166,11 @@ extension NinCifar10 {
                             let first: Int = min(group &* 6, 58)
                             let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -1315,7 +1315,7 @@ extension NinCifar10 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 1024 &+ oc &* 64 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 64 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1395,7 +1395,7 @@ extension NinCifar10 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 64 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }

@@ -2395,7 +2395,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2437,7 +2437,7 @@ extension Resnet152 {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -2511,7 +2511,7 @@ extension Resnet152 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(tile[r &* 6 &+ t &* 2]), to: y + index)
+                                    Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
                         }
@@ -2539,7 +2539,7 @@ extension Resnet152 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -2587,7 +2587,7 @@ extension Resnet152 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2689,9 +2689,9 @@ extension Resnet152 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2786,7 +2786,7 @@ extension Resnet152 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(tile[r &* 6 &+ t &* 2], to: y + index)
+                                    Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
                                 }
                             }
                         }
@@ -2863,7 +2863,7 @@ extension Resnet152 {
                             for r in 0..<filters {
                                 for t in 0..<3 {
                                     let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                                    Self.store(Self.relu(Self.plus8(tile[r &* 6 &+ t &* 2], x1 + (index), count: 8)), to: y + index)
+                                    Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
                                 }
                             }
                         }
@@ -2946,7 +2946,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3032,7 +3032,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 50_176 &+ oc &* 3136 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3153,11 +3153,11 @@ extension Resnet152 {
                             let first: Int = min(group &* 6, 778)
                             let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -3302,7 +3302,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3389,7 +3389,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -3397,9 +3397,9 @@ extension Resnet152 {
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min(band &* 6 &+ 786, 784)
+                        let endPixel: Int = min((band &+ 131) &* 6, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -3481,7 +3481,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -3513,7 +3513,7 @@ extension Resnet152 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -3561,7 +3561,7 @@ extension Resnet152 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3662,8 +3662,8 @@ extension Resnet152 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
-                            let corner: Int = f &* 6272 &+ oh &* 224 &+ ow &* 8
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
+                            let corner: Int = f &* 6272 &+ (oh &* 28 &+ ow) &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
                             Self.store(Self.relu(outputs[2]), to: y + (corner &+ 224))
@@ -3697,11 +3697,11 @@ extension Resnet152 {
                             let first: Int = min(group &* 6, 778)
                             let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -3846,7 +3846,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -3854,9 +3854,9 @@ extension Resnet152 {
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min(band &* 6 &+ 786, 784)
+                        let endPixel: Int = min((band &+ 131) &* 6, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -3937,7 +3937,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4077,11 +4077,11 @@ extension Resnet152 {
                             let first: Int = min(group &* 6, 190)
                             let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -4226,7 +4226,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4322,7 +4322,7 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -4330,9 +4330,9 @@ extension Resnet152 {
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 193)
-                        let endPixel: Int = min(band &* 3 &+ 198, 196)
+                        let endPixel: Int = min((band &+ 66) &* 3, 196)
                         for oc in 0..<32 {
-                            let planeOffset: Int = block &* 6272 &+ oc &* 196
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -4423,7 +4423,7 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -4455,7 +4455,7 @@ extension Resnet152 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -4503,7 +4503,7 @@ extension Resnet152 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -4604,8 +4604,8 @@ extension Resnet152 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
-                            let corner: Int = f &* 1568 &+ oh &* 112 &+ ow &* 8
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
+                            let corner: Int = f &* 1568 &+ (oh &* 14 &+ ow) &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
                             Self.store(Self.relu(outputs[2]), to: y + (corner &+ 112))
@@ -4639,11 +4639,11 @@ extension Resnet152 {
                             let first: Int = min(group &* 6, 190)
                             let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
-                            let o5: Int = first &* 8 &+ 40
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -4788,7 +4788,7 @@ extension Resnet152 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -4796,9 +4796,9 @@ extension Resnet152 {
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 190)
-                        let endPixel: Int = min(band &* 6 &+ 198, 196)
+                        let endPixel: Int = min((band &+ 33) &* 6, 196)
                         for oc in 0..<16 {
-                            let planeOffset: Int = block &* 3136 &+ oc &* 196
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -4888,7 +4888,7 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5018,10 +5018,10 @@ extension Resnet152 {
                             let first: Int = min(group &* 5, 44)
                             let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -5146,7 +5146,7 @@ extension Resnet152 {
                             tile[18] = a1_4
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 80 &+ (oc % 8)
                                 for p in 0..<5 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5242,7 +5242,7 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -5250,9 +5250,9 @@ extension Resnet152 {
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 46)
-                        let endPixel: Int = min(band &* 3 &+ 51, 49)
+                        let endPixel: Int = min((band &+ 17) &* 3, 49)
                         for oc in 0..<32 {
-                            let planeOffset: Int = block &* 1568 &+ oc &* 49
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -5343,7 +5343,7 @@ extension Resnet152 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -5375,7 +5375,7 @@ extension Resnet152 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -5423,7 +5423,7 @@ extension Resnet152 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -5524,8 +5524,8 @@ extension Resnet152 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
-                            let corner: Int = f &* 392 &+ oh &* 56 &+ ow &* 8
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
+                            let corner: Int = f &* 392 &+ (oh &* 7 &+ ow) &* 8
                             Self.store(Self.relu(outputs[0]), to: y + (corner))
                             if ow &+ 1 < 7 { Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8)) }
                             if oh &+ 1 < 7 { Self.store(Self.relu(outputs[2]), to: y + (corner &+ 56)) }
@@ -5559,10 +5559,10 @@ extension Resnet152 {
                             let first: Int = min(group &* 5, 44)
                             let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
-                            let o1: Int = first &* 8 &+ 8
-                            let o2: Int = first &* 8 &+ 16
-                            let o3: Int = first &* 8 &+ 24
-                            let o4: Int = first &* 8 &+ 32
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -5687,7 +5687,7 @@ extension Resnet152 {
                             tile[18] = a1_4
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 80 &+ (oc % 8)
                                 for p in 0..<5 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -5695,9 +5695,9 @@ extension Resnet152 {
                             }
                         }
                         let firstPixel: Int = min(band &* 5, 44)
-                        let endPixel: Int = min(band &* 5 &+ 50, 49)
+                        let endPixel: Int = min((band &+ 10) &* 5, 49)
                         for oc in 0..<16 {
-                            let planeOffset: Int = block &* 784 &+ oc &* 49
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -5714,11 +5714,11 @@ extension Resnet152 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<2048 {
             for i in 0..<1 {
-                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
+                let h0: Int = i &* 7, h1 = (i &+ 1) &* 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
+                    let w0: Int = j &* 7, w1 = (j &+ 1) &* 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
                     y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }

@@ -461,7 +461,7 @@ extension Resnet18 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -503,7 +503,7 @@ extension Resnet18 {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -529,7 +529,7 @@ extension Resnet18 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -577,7 +577,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -679,9 +679,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -728,7 +728,7 @@ extension Resnet18 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -776,7 +776,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -878,9 +878,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -992,7 +992,7 @@ extension Resnet18 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1023,7 +1023,7 @@ extension Resnet18 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1071,7 +1071,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1173,9 +1173,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1277,7 +1277,7 @@ extension Resnet18 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -1285,9 +1285,9 @@ extension Resnet18 {
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min(band &* 6 &+ 786, 784)
+                        let endPixel: Int = min((band &+ 131) &* 6, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -1313,7 +1313,7 @@ extension Resnet18 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1361,7 +1361,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1463,9 +1463,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1511,7 +1511,7 @@ extension Resnet18 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1559,7 +1559,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1661,9 +1661,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -1780,7 +1780,7 @@ extension Resnet18 {
                             let first: Int = min(group &* 6, 190)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1811,7 +1811,7 @@ extension Resnet18 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -1859,7 +1859,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1961,9 +1961,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2074,7 +2074,7 @@ extension Resnet18 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -2082,9 +2082,9 @@ extension Resnet18 {
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 193)
-                        let endPixel: Int = min(band &* 3 &+ 198, 196)
+                        let endPixel: Int = min((band &+ 66) &* 3, 196)
                         for oc in 0..<32 {
-                            let planeOffset: Int = block &* 6272 &+ oc &* 196
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -2110,7 +2110,7 @@ extension Resnet18 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2158,7 +2158,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2260,9 +2260,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2308,7 +2308,7 @@ extension Resnet18 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2356,7 +2356,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2458,9 +2458,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -2577,7 +2577,7 @@ extension Resnet18 {
                             let first: Int = min(group &* 6, 43)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2608,7 +2608,7 @@ extension Resnet18 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2656,7 +2656,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2758,9 +2758,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2871,7 +2871,7 @@ extension Resnet18 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -2879,9 +2879,9 @@ extension Resnet18 {
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 46)
-                        let endPixel: Int = min(band &* 3 &+ 51, 49)
+                        let endPixel: Int = min((band &+ 17) &* 3, 49)
                         for oc in 0..<32 {
-                            let planeOffset: Int = block &* 1568 &+ oc &* 49
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -2907,7 +2907,7 @@ extension Resnet18 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2955,7 +2955,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3057,9 +3057,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3105,7 +3105,7 @@ extension Resnet18 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3153,7 +3153,7 @@ extension Resnet18 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3255,9 +3255,9 @@ extension Resnet18 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -3294,11 +3294,11 @@ extension Resnet18 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<512 {
             for i in 0..<1 {
-                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
+                let h0: Int = i &* 7, h1 = (i &+ 1) &* 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
+                    let w0: Int = j &* 7, w1 = (j &+ 1) &* 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
                     y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }

@@ -693,7 +693,7 @@ extension Resnet34 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 200_704 &+ oc &* 12_544 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -735,7 +735,7 @@ extension Resnet34 {
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
-                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -761,7 +761,7 @@ extension Resnet34 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -809,7 +809,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -911,9 +911,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -960,7 +960,7 @@ extension Resnet34 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 528 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1008,7 +1008,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 33_792
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1110,9 +1110,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -1224,7 +1224,7 @@ extension Resnet34 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -1255,7 +1255,7 @@ extension Resnet34 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1303,7 +1303,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1405,9 +1405,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1509,7 +1509,7 @@ extension Resnet34 {
                             tile[22] = a1_5
                             let tileLanes = lanes
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 12_544 &+ oc &* 784 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -1517,9 +1517,9 @@ extension Resnet34 {
                             }
                         }
                         let firstPixel: Int = min(band &* 6, 778)
-                        let endPixel: Int = min(band &* 6 &+ 786, 784)
+                        let endPixel: Int = min((band &+ 131) &* 6, 784)
                         for oc in 0..<16 {
-                            let planeOffset: Int = block &* 12_544 &+ oc &* 784
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 784
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -1546,7 +1546,7 @@ extension Resnet34 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1594,7 +1594,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1696,9 +1696,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1745,7 +1745,7 @@ extension Resnet34 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1793,7 +1793,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1895,9 +1895,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -2014,7 +2014,7 @@ extension Resnet34 {
                             let first: Int = min(group &* 6, 190)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 3136 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2045,7 +2045,7 @@ extension Resnet34 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2093,7 +2093,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2195,9 +2195,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2308,7 +2308,7 @@ extension Resnet34 {
                             let first: Int = min(group &* 3, 193)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 6272 &+ oc &* 196 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -2316,9 +2316,9 @@ extension Resnet34 {
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 193)
-                        let endPixel: Int = min(band &* 3 &+ 198, 196)
+                        let endPixel: Int = min((band &+ 66) &* 3, 196)
                         for oc in 0..<32 {
-                            let planeOffset: Int = block &* 6272 &+ oc &* 196
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 196
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -2345,7 +2345,7 @@ extension Resnet34 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2393,7 +2393,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2495,9 +2495,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2544,7 +2544,7 @@ extension Resnet34 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2592,7 +2592,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 14_336
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2694,9 +2694,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -2813,7 +2813,7 @@ extension Resnet34 {
                             let first: Int = min(group &* 6, 43)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<16 {
-                                let outputOffset: Int = block &* 784 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
                                 for p in 0..<6 {
                                     let v = tileLanes[lane &+ p &* 16]
@@ -2844,7 +2844,7 @@ extension Resnet34 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -2892,7 +2892,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2994,9 +2994,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3107,7 +3107,7 @@ extension Resnet34 {
                             let first: Int = min(group &* 3, 46)
                             let tileLanes = lanes + (group &- band) &* 192
                             for oc in 0..<32 {
-                                let outputOffset: Int = block &* 1568 &+ oc &* 49 &+ first
+                                let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
                                 let lane: Int = (oc / 8) &* 48 &+ (oc % 8)
                                 for p in 0..<3 {
                                     y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
@@ -3115,9 +3115,9 @@ extension Resnet34 {
                             }
                         }
                         let firstPixel: Int = min(band &* 3, 46)
-                        let endPixel: Int = min(band &* 3 &+ 51, 49)
+                        let endPixel: Int = min((band &+ 17) &* 3, 49)
                         for oc in 0..<32 {
-                            let planeOffset: Int = block &* 1568 &+ oc &* 49
+                            let planeOffset: Int = (block &* 32 &+ oc) &* 49
                             Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
                         }
                     }
@@ -3144,7 +3144,7 @@ extension Resnet34 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3192,7 +3192,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3294,9 +3294,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -3343,7 +3343,7 @@ extension Resnet34 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 180 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 32 &+ r &* 8
                         let target = transformed + targetOffset
@@ -3391,7 +3391,7 @@ extension Resnet34 {
                     let sourceOffset: Int = value &* 16_384
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -3493,9 +3493,9 @@ extension Resnet34 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 4) &* 2, ow: Int = (q % 4) &* 2
+                            let oh: Int = (firstRow &+ (q / 4)) &* 2, ow: Int = (q % 4) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 392 &+ lane &* 49 &+ oh &* 7 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane] + x1[index]
@@ -3532,11 +3532,11 @@ extension Resnet34 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<512 {
             for i in 0..<1 {
-                let h0: Int = i &* 7, h1 = i &* 7 &+ 7
+                let h0: Int = i &* 7, h1 = (i &+ 1) &* 7
                 for j in 0..<1 {
-                    let w0: Int = j &* 7, w1 = j &* 7 &+ 7
+                    let w0: Int = j &* 7, w1 = (j &+ 1) &* 7
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
                     y[c &+ i &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }

@@ -323,7 +323,7 @@ extension Vgg19 {
                             for i in 0..<3 {
                                 let rowOffset: Int = firstChannel &* 51_076 &+ p &+ i &* 226
                                 for j in 0..<3 {
-                                    let tapOffset: Int = i &* 36 &+ j &* 12
+                                    let tapOffset: Int = (i &* 3 &+ j) &* 12
                                     let columnOffset: Int = rowOffset &+ j
                                     for ic in 0..<3 {
                                         let source = scratch + (columnOffset &+ ic &* 51_076)
@@ -359,12 +359,12 @@ extension Vgg19 {
                             tile[20] = a3_1
                             tile[22] = a3_2
                             for r in 0..<filters {
-                                let filterOffset: Int = firstFilter &* 50_176 &+ r &* 50_176
+                                let filterOffset: Int = (firstFilter &+ r) &* 50_176
                                 for t in 0..<3 {
                                     let q: Int = p &+ t &* 8
                                     let row: Int = (q / 226)
                                     let column: Int = q &- row &* 226
-                                    let v = tile[r &* 6 &+ t &* 2]
+                                    let v = tile[(r &* 3 &+ t) &* 2]
                                     if column &+ 8 <= 224 && q &+ 8 <= 50_622 {
                                         let index: Int = filterOffset &+ row &* 224 &+ column
                                         Self.store(Self.relu(v), to: y + index)
@@ -398,7 +398,7 @@ extension Vgg19 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 51_076 &+ firstRow &* 452 &+ r &* 452
+                        let rowOffset: Int = ic &* 51_076 &+ (firstRow &+ r) &* 452
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 448 &+ r &* 112
                         let target = transformed + targetOffset
@@ -446,7 +446,7 @@ extension Vgg19 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 4096 &+ block &* 1024
+                        let kernelOffset: Int = (value &* 4 &+ block) &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 64 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -548,9 +548,9 @@ extension Vgg19 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 112) &* 2, ow: Int = (q % 112) &* 2
+                            let oh: Int = (firstRow &+ (q / 112)) &* 2, ow: Int = (q % 112) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 401_408 &+ lane &* 50_176 &+ oh &* 224 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 50_176 &+ oh &* 224 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -605,7 +605,7 @@ extension Vgg19 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 12_544 &+ oh &* 112 &+ ow), count: min(16, 112 &- ow))
+                            Self.store16(m, to: y + ((c &* 112 &+ oh) &* 112 &+ ow), count: min(16, 112 &- ow))
                         }
                     }
                 }
@@ -630,7 +630,7 @@ extension Vgg19 {
             Self.parallel(64, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 12_996 &+ firstRow &* 228 &+ r &* 228
+                        let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 504 &+ r &* 56
                         let target = transformed + targetOffset
@@ -678,7 +678,7 @@ extension Vgg19 {
                     let sourceOffset: Int = value &* 32_256
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 8192 &+ block &* 1024
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 1024
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -780,9 +780,9 @@ extension Vgg19 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 56) &* 2, ow: Int = (q % 56) &* 2
+                            let oh: Int = (firstRow &+ (q / 56)) &* 2, ow: Int = (q % 56) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 100_352 &+ lane &* 12_544 &+ oh &* 112 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -828,7 +828,7 @@ extension Vgg19 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 12_996 &+ firstRow &* 228 &+ r &* 228
+                        let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 224 &+ r &* 56
                         let target = transformed + targetOffset
@@ -876,7 +876,7 @@ extension Vgg19 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 16_384 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 128 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -978,9 +978,9 @@ extension Vgg19 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 56) &* 2, ow: Int = (q % 56) &* 2
+                            let oh: Int = (firstRow &+ (q / 56)) &* 2, ow: Int = (q % 56) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 100_352 &+ lane &* 12_544 &+ oh &* 112 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1035,7 +1035,7 @@ extension Vgg19 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 3136 &+ oh &* 56 &+ ow), count: min(16, 56 &- ow))
+                            Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                         }
                     }
                 }
@@ -1060,7 +1060,7 @@ extension Vgg19 {
             Self.parallel(128, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 272 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1108,7 +1108,7 @@ extension Vgg19 {
                     let sourceOffset: Int = value &* 34_816
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 32_768 &+ block &* 2048
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 2048
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1210,9 +1210,9 @@ extension Vgg19 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1259,7 +1259,7 @@ extension Vgg19 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 3828 &+ firstRow &* 132 &+ r &* 132
+                        let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 144 &+ r &* 32
                         let target = transformed + targetOffset
@@ -1307,7 +1307,7 @@ extension Vgg19 {
                     let sourceOffset: Int = value &* 36_864
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 65_536 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 256 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1409,9 +1409,9 @@ extension Vgg19 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 28) &* 2, ow: Int = (q % 28) &* 2
+                            let oh: Int = (firstRow &+ (q / 28)) &* 2, ow: Int = (q % 28) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 25_088 &+ lane &* 3136 &+ oh &* 56 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1466,7 +1466,7 @@ extension Vgg19 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 784 &+ oh &* 28 &+ ow), count: min(16, 28 &- ow))
+                            Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                         }
                     }
                 }
@@ -1491,7 +1491,7 @@ extension Vgg19 {
             Self.parallel(256, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 144 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1539,7 +1539,7 @@ extension Vgg19 {
                     let sourceOffset: Int = value &* 36_864
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 131_072 &+ block &* 4096
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 4096
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1641,9 +1641,9 @@ extension Vgg19 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1690,7 +1690,7 @@ extension Vgg19 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 1020 &+ firstRow &* 68 &+ r &* 68
+                        let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 64 &+ r &* 16
                         let target = transformed + targetOffset
@@ -1738,7 +1738,7 @@ extension Vgg19 {
                     let sourceOffset: Int = value &* 32_768
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -1840,9 +1840,9 @@ extension Vgg19 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 14) &* 2, ow: Int = (q % 14) &* 2
+                            let oh: Int = (firstRow &+ (q / 14)) &* 2, ow: Int = (q % 14) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 6272 &+ lane &* 784 &+ oh &* 28 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -1897,7 +1897,7 @@ extension Vgg19 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 196 &+ oh &* 14 &+ ow), count: min(16, 14 &- ow))
+                            Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                         }
                     }
                 }
@@ -1923,7 +1923,7 @@ extension Vgg19 {
             Self.parallel(512, threads: threads) { inputChannels in
                 for ic in inputChannels {
                     for r in 0..<bandRows {
-                        let rowOffset: Int = ic &* 288 &+ firstRow &* 36 &+ r &* 36
+                        let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
                         let window = scratch + rowOffset
                         let targetOffset: Int = ic &* 56 &+ r &* 8
                         let target = transformed + targetOffset
@@ -1971,7 +1971,7 @@ extension Vgg19 {
                     let sourceOffset: Int = value &* 28_672
                     let source = transformed + sourceOffset
                     for block in blocks {
-                        let kernelOffset: Int = value &* 262_144 &+ block &* 8192
+                        let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                         let kernel = w + kernelOffset
                         let productBlock = products + (value &* 512 &+ block &* 16)
                         for group in 0..<(tiles &+ 5) / 6 {
@@ -2073,9 +2073,9 @@ extension Vgg19 {
                             outputs[1] = s0_1 - s0_2 - s0_3 + bias
                             outputs[2] = s1_0 + s1_1 + s1_2 + bias
                             outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                            let oh: Int = firstRow &* 2 &+ (q / 7) &* 2, ow: Int = (q % 7) &* 2
+                            let oh: Int = (firstRow &+ (q / 7)) &* 2, ow: Int = (q % 7) &* 2
                             for lane in 0..<8 {
-                                let corner: Int = f &* 1568 &+ lane &* 196 &+ oh &* 14 &+ ow
+                                let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                                 do {
                                     let index: Int = corner
                                     let v = lanes[0 &+ lane]
@@ -2130,7 +2130,7 @@ extension Vgg19 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             m = Self.maximum(m, Self.loadEven16(row + ow &* 2))
                             m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
-                            Self.store16(m, to: y + (c &* 49 &+ oh &* 7 &+ ow), count: min(16, 7 &- ow))
+                            Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                         }
                     }
                 }
@@ -2146,12 +2146,12 @@ extension Vgg19 {
         // PyTorch's windows: rows floor(i·H/oh) ..< ceil((i+1)·H/oh)
         for c in 0..<512 {
             for i in 0..<7 {
-                let h0: Int = i, h1 = ((i &* 7 &+ 13) / 7)
+                let h0: Int = i, h1 = (((i &+ 1) &* 7 &+ 6) / 7)
                 for j in 0..<7 {
-                    let w0: Int = j, w1 = ((j &* 7 &+ 13) / 7)
+                    let w0: Int = j, w1 = (((j &+ 1) &* 7 &+ 6) / 7)
                     var sum: Float = 0
-                    for h in h0..<h1 { for col in w0..<w1 { sum += x[c &* 49 &+ h &* 7 &+ col] } }
-                    y[c &* 49 &+ i &* 7 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
+                    for h in h0..<h1 { for col in w0..<w1 { sum += x[(c &* 7 &+ h) &* 7 &+ col] } }
+                    y[(c &* 7 &+ i) &* 7 &+ j] = sum / Float((h1 &- h0) &* (w1 &- w0))
                 }
             }
         }
