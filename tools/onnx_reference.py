@@ -77,6 +77,33 @@ def build(graph, weights):
             nodes.append(helper.make_node("Sigmoid", [source], [target]))
         elif k == "tanh":
             nodes.append(helper.make_node("Tanh", [source], [target]))
+        elif k == "silu":
+            nodes.append(helper.make_node("Sigmoid", [source], [target + "_sigmoid"]))
+            nodes.append(helper.make_node("Mul", [source, target + "_sigmoid"], [target]))
+        elif k == "hardswish":
+            nodes.append(helper.make_node("HardSwish", [source], [target]))
+        elif k == "hardsigmoid":
+            nodes.append(helper.make_node("HardSigmoid", [source], [target], alpha=1 / 6, beta=0.5))
+        elif k == "gelu":
+            # Gelu is opset 20; the graph is opset 17, so the formula in its own ops (ONNX Runtime's Erf and Tanh)
+            half = init(target + "_half", np.array(0.5, np.float32))
+            one = init(target + "_one", np.array(1, np.float32))
+            if kind.get("approximate") == "tanh":
+                c = init(target + "_c", np.array(0.044715, np.float32))
+                s = init(target + "_s", np.array(np.sqrt(2 / np.pi), np.float32))
+                for op, ins, out in [("Mul", [source, source], "_x2"), ("Mul", [target + "_x2", source], "_x3"),
+                                     ("Mul", [target + "_x3", c], "_cx3"), ("Add", [source, target + "_cx3"], "_inner"),
+                                     ("Mul", [target + "_inner", s], "_scaled"), ("Tanh", [target + "_scaled"], "_t")]:
+                    nodes.append(helper.make_node(op, ins, [target + out]))
+                last = target + "_t"
+            else:
+                r = init(target + "_r", np.array(1 / np.sqrt(2), np.float32))
+                nodes.append(helper.make_node("Mul", [source, r], [target + "_scaled"]))
+                nodes.append(helper.make_node("Erf", [target + "_scaled"], [target + "_t"]))
+                last = target + "_t"
+            nodes.append(helper.make_node("Add", [last, one], [target + "_1p"]))
+            nodes.append(helper.make_node("Mul", [source, half], [target + "_hx"]))
+            nodes.append(helper.make_node("Mul", [target + "_hx", target + "_1p"], [target]))
         else:
             raise SystemExit(f"unsupported activation {k}")
         return target
@@ -130,7 +157,7 @@ def build(graph, weights):
                                           [out], epsilon=a["eps"]))
         elif op == "local_response_norm":
             nodes.append(helper.make_node("LRN", [x[0]], [out], size=a["size"], alpha=a["alpha"], beta=a["beta"], bias=a["k"]))
-        elif op in ("relu", "relu6", "leaky_relu", "sigmoid", "tanh"):
+        elif op in ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "gelu"):
             activation(a["activation"], x[0], out)
         elif op == "prelu":
             rank = len(layer["output_shape"])

@@ -21,6 +21,10 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
     case prelu
     case sigmoid
     case tanh
+    case silu
+    case hardswish
+    case hardsigmoid
+    case gelu
     case softmax
     case dropout
     case spatialDropout = "spatial_dropout"
@@ -45,8 +49,8 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
         case .residual: .residual
         case .concat: .concat
         case .conv, .convTranspose, .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .adaptiveAvgPool, .maxUnpool,
-            .batchNorm, .localResponseNorm, .relu, .relu6, .leakyReLU, .prelu, .sigmoid, .tanh, .softmax, .dropout,
-            .spatialDropout, .flatten, .dense, .add, .channelPad, .identity:
+            .batchNorm, .localResponseNorm, .relu, .relu6, .leakyReLU, .prelu, .sigmoid, .tanh, .silu, .hardswish,
+            .hardsigmoid, .gelu, .softmax, .dropout, .spatialDropout, .flatten, .dense, .add, .channelPad, .identity:
             .leaf
         }
     }
@@ -61,15 +65,19 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
 }
 
 extension Activation {
-    /// The activation a layer kind names, with leaky ReLU's `slope` (PyTorch's default 0.01); nil for the kinds
-    /// that are not activations.
-    public init?(_ kind: LayerKind, slope: Double = 0.01) {
+    /// The activation a layer kind names, with leaky ReLU's `slope` (PyTorch's default 0.01) and whether GELU
+    /// takes the tanh approximation (PyTorch's default: no); nil for the kinds that are not activations.
+    public init?(_ kind: LayerKind, slope: Double = 0.01, tanhApproximation: Bool = false) {
         switch kind {
         case .relu: self = .relu
         case .relu6: self = .relu6
         case .leakyReLU: self = .leakyReLU(slope: slope)
         case .sigmoid: self = .sigmoid
         case .tanh: self = .tanh
+        case .silu: self = .silu
+        case .hardswish: self = .hardswish
+        case .hardsigmoid: self = .hardsigmoid
+        case .gelu: self = .gelu(tanh: tanhApproximation)
         case .conv, .convTranspose, .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .adaptiveAvgPool,
             .maxUnpool, .batchNorm, .localResponseNorm, .prelu, .softmax, .dropout, .spatialDropout, .flatten,
             .dense, .add, .concat, .channelPad, .identity, .group, .repeat, .residual:
@@ -84,6 +92,10 @@ extension Activation {
         case .leakyReLU: .leakyReLU
         case .sigmoid: .sigmoid
         case .tanh: .tanh
+        case .silu: .silu
+        case .hardswish: .hardswish
+        case .hardsigmoid: .hardsigmoid
+        case .gelu: .gelu
         }
     }
 }

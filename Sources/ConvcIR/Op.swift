@@ -7,6 +7,15 @@ public enum Activation: Hashable, Sendable, CustomStringConvertible {
     case leakyReLU(slope: Double)
     case sigmoid
     case tanh
+    /// x · sigmoid(x) (`SiLU`, swish).
+    case silu
+    /// x · relu6(x + 3) / 6 (`Hardswish`).
+    case hardswish
+    /// relu6(x + 3) / 6 (`Hardsigmoid`).
+    case hardsigmoid
+    /// x · Φ(x), Φ the standard normal CDF (`GELU`), or with `tanh`, PyTorch's `approximate='tanh'`:
+    /// x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³))).
+    case gelu(tanh: Bool)
 
     public var description: String {
         switch self {
@@ -15,6 +24,10 @@ public enum Activation: Hashable, Sendable, CustomStringConvertible {
         case .leakyReLU(let slope): "leaky_relu(\(slope))"
         case .sigmoid: "sigmoid"
         case .tanh: "tanh"
+        case .silu: "silu"
+        case .hardswish: "hardswish"
+        case .hardsigmoid: "hardsigmoid"
+        case .gelu(let tanh): tanh ? "gelu(tanh)" : "gelu"
         }
     }
 }

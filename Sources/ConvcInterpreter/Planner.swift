@@ -195,5 +195,9 @@ func epilogueActivation(_ activation: Activation) -> Epilogue.Activation {
     case .leakyReLU(let slope): .leakyReLU(Float(slope))
     case .sigmoid: .sigmoid
     case .tanh: .tanh
+    case .silu: .silu
+    case .hardswish: .hardswish
+    case .hardsigmoid: .hardsigmoid
+    case .gelu(let tanh): tanh ? .geluTanh : .gelu
     }
 }

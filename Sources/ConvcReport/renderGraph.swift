@@ -15,6 +15,7 @@ public func renderGraph(_ model: Model) -> String {
     func activation(_ a: Activation?) -> String {
         guard let a else { return "null" }
         if case .leakyReLU(let slope) = a { return "{ \"kind\": \"leaky_relu\", \"slope\": \(number(slope)) }" }
+        if case .gelu(let tanh) = a { return "{ \"kind\": \"gelu\", \"approximate\": \"\(tanh ? "tanh" : "none")\" }" }
         return "{ \"kind\": \"\(Op.activation(a).kindName)\" }"
     }
     func attributes(_ op: Op) -> String {

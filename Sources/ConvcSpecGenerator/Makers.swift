@@ -78,12 +78,15 @@ extension Builder {
     /// Mostly none; every value `activation:` takes otherwise.
     mutating func fusedActivation(_ percent: Int = 25) -> [SpecArgument] {
         guard rng.chance(percent) else { return [] }
-        let name = rng.weighted([("relu", 30), ("relu6", 20), ("leaky_relu", 15), ("sigmoid", 12), ("tanh", 12), ("none", 6)])
+        let name = rng.weighted([
+            ("relu", 30), ("relu6", 20), ("leaky_relu", 15), ("sigmoid", 12), ("tanh", 12), ("silu", 10), ("hardswish", 10),
+            ("hardsigmoid", 6), ("gelu", 8), ("none", 6),
+        ])
         return [SpecArgument("activation", .text(name))]
     }
 
     /// batch_norm (sometimes with eps or momentum) then an activation: the pattern the planner folds and fuses.
-    mutating func normAndActivation(_ shape: TensorShape, activations: [String] = ["relu", "relu", "relu6", "leaky_relu", "prelu", "sigmoid", "tanh"]) -> [SpecNode] {
+    mutating func normAndActivation(_ shape: TensorShape, activations: [String] = ["relu", "relu", "relu6", "leaky_relu", "prelu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "gelu"]) -> [SpecNode] {
         var norm: [SpecArgument] = []
         if rng.chance(20) { norm.append(SpecArgument("eps", .number(rng.pick([0.001, 1e-5, 0.0001])))) }
         if rng.chance(5) { norm.append(SpecArgument("momentum", .number(0.1))) }
@@ -96,6 +99,8 @@ extension Builder {
         switch kind {
         case "leaky_relu":
             return rng.chance(50) ? layer("leaky_relu", ("slope", .number(rng.pick([0.2, 0.1, 0.01, 0.3])))) : layer("leaky_relu")
+        case "gelu":
+            return rng.chance(40) ? layer("gelu", ("approximate", .text(rng.pick(["tanh", "none"])))) : layer("gelu")
         case "prelu":
             var a: [SpecArgument] = []
             if rng.chance(60) { a.append(SpecArgument("per_channel", .bool(rng.chance(75)))) }
@@ -434,6 +439,7 @@ extension Builder {
     mutating func activation(_ shape: TensorShape) -> SpecNode {
         let kind = rng.weighted([
             ("relu", 25), ("relu6", 12), ("leaky_relu", 12), ("prelu", 12), ("sigmoid", 10), ("tanh", 10), ("softmax", 8),
+            ("silu", 8), ("hardswish", 8), ("hardsigmoid", 6), ("gelu", 8),
         ])
         return activationLayer(kind, shape)
     }

@@ -61,7 +61,7 @@ struct CheckFailure: Error {
 
 /// The literal types of LayerSchema.swift's ArgumentType, checked after substitution.
 enum ArgumentKind: Sendable {
-    case integer(Int), pair(Int), padding, bool, number, layerName, layerNames, activation
+    case integer(Int), pair(Int), padding, bool, number, layerName, layerNames, activation, choice([String])
 }
 
 /// The keys of each kind (LayerSchema.swift's table), to catch a generator that writes a key convc refuses.
@@ -87,6 +87,7 @@ let layerSchema: [String: [(key: String, type: ArgumentKind, required: Bool)]] =
         "batch_norm": [("eps", .number, false), ("momentum", .number, false)],
         "local_response_norm": [("size", .integer(1), true), ("alpha", .number, false), ("beta", .number, false), ("k", .number, false)],
         "relu": [], "relu6": [], "sigmoid": [], "tanh": [], "softmax": [], "flatten": [], "identity": [],
+        "silu": [], "hardswish": [], "hardsigmoid": [], "gelu": [("approximate", .choice(["none", "tanh"]), false)],
         "leaky_relu": [("slope", .number, false)],
         "prelu": [("per_channel", .bool, false), ("init", .number, false)],
         "dropout": [("rate", .number, false)], "spatial_dropout": [("rate", .number, false)],
@@ -620,7 +621,7 @@ private struct Checker {
             try needMap()
             return produced(shape)
 
-        case "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax", "identity":
+        case "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "gelu", "softmax", "identity":
             return produced(shape)
 
         case "prelu":
@@ -699,7 +700,11 @@ private struct Checker {
                 ok = !items.isEmpty && items.allSatisfy { if case .text = $0 { true } else if case .int = $0 { true } else { false } }
             } else { ok = false }
         case .activation:
-            if case .text(let s) = value { ok = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "none"].contains(s) } else { ok = false }
+            if case .text(let s) = value {
+                ok = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "gelu", "none"].contains(s)
+            } else { ok = false }
+        case .choice(let words):
+            if case .text(let s) = value { ok = words.contains(s) } else { ok = false }
         }
         guard ok else { throw fail("\(key): wrong value \(value)") }
     }

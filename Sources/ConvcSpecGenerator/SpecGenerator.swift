@@ -78,7 +78,7 @@ struct Builder: Sendable {
         if profile == .nchwc { macBudget = rng.int(1_000_000...4_000_000) }
         elementBudget = 160_000
         specialNamesLeft = [
-            "for", "self", "init", "default", "Float", "SIMD8", "exp", "min", "stride", "pad", "tanh", "AlignedFloats",
+            "for", "self", "init", "default", "Float", "SIMD8", "exp", "min", "stride", "pad", "tanh", "erf", "hardswish", "AlignedFloats",
             "SafetensorsLayout", "withUnsafeTemporaryAllocation", "-", "é", "class", "let", "return", "in", "Int",
             "predict", "layers", "arena", "weights",
         ]

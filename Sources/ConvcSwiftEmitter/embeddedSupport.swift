@@ -739,6 +739,26 @@ extension EmittedSupport {
         return r.replacing(with: SIMD16<Float>(repeating: 6), where: r .> SIMD16<Float>(repeating: 6))
     }
 
+    /// relu6(v + 3) / 6 lane by lane, NaN kept (PyTorch's Hardsigmoid).
+    @inline(__always)
+    static func hardsigmoid<V: SIMD>(_ v: V) -> V where V.Scalar == Float {
+        hardswishGate(v) / 6
+    }
+
+    /// v · relu6(v + 3) / 6 lane by lane, in PyTorch's order of operations (its Hardswish), NaN kept.
+    @inline(__always)
+    static func hardswish<V: SIMD>(_ v: V) -> V where V.Scalar == Float {
+        v * hardswishGate(v) / 6
+    }
+
+    /// min(max(v + 3, 0), 6) lane by lane, NaN kept.
+    @inline(__always)
+    static func hardswishGate<V: SIMD>(_ v: V) -> V where V.Scalar == Float {
+        let shifted = v + 3
+        let low = shifted.replacing(with: 0, where: shifted .< 0)
+        return low.replacing(with: 6, where: low .> 6)
+    }
+
     /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
     @inline(__always)
     static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {

@@ -105,6 +105,14 @@ import Testing
         let relu = EmittedSupport.relu(v), relu6 = EmittedSupport.relu6(v)
         #expect(relu[0] == 0 && relu[2] == 3 && relu[7] == 100 && relu[4].isNaN)
         #expect(relu6[3] == 6 && relu6[6] == 6 && relu6[5] == 0 && relu6[4].isNaN)
+        // hardswish(x) = x · relu6(x + 3) / 6: 0 from −3 down, x from 3 up, −1 · 2 / 6 at −1; hardsigmoid the gate / 6
+        let gated = SIMD8<Float>(-4, -3, -1, 0, 1.5, 3, 7, .nan)
+        let swish = EmittedSupport.hardswish(gated), sigmoid = EmittedSupport.hardsigmoid(gated)
+        let (third, threeQuarters): (Float, Float) = (-2 / 6, 1.5 * 4.5 / 6)
+        let expectedSwish: [Float] = [0, 0, third, 0, threeQuarters, 3, 7]
+        let expectedSigmoid: [Float] = [0, 0, 2 / 6, 0.5, 4.5 / 6, 1, 1]
+        #expect((0..<7).map { swish[$0] } == expectedSwish && swish[7].isNaN)
+        #expect((0..<7).map { sigmoid[$0] } == expectedSigmoid && sigmoid[7].isNaN)
         let maximum = EmittedSupport.maximum(SIMD16(repeating: 1), SIMD16(repeating: .nan))
         #expect(maximum[0].isNaN)
     }

@@ -42,12 +42,16 @@ import Testing
               - conv: { filters: 8, kernel: 2️⃣[3, 3, 3] }
               - conv: { filters: 8, kernel: 3, bias: 3️⃣yes }
               - dropout: { rate: 4️⃣high }
+              - gelu: { approximate: 5️⃣fast }
+              - conv: { filters: 8, kernel: 1, activation: 6️⃣swish }
             """,
             [
                 .init("1️⃣", "'conv.filters' must be a positive integer; found 'eight'"),
                 .init("2️⃣", "'conv.kernel' must be a positive integer or [h, w]; found a list of 3"),
                 .init("3️⃣", "'conv.bias' must be true or false; found 'yes'"),
                 .init("4️⃣", "'dropout.rate' must be a number; found 'high'"),
+                .init("5️⃣", "'gelu.approximate' must be 'none' or 'tanh'; found 'fast'"),
+                .init("6️⃣", "'conv.activation' must be an activation (relu, relu6, leaky_relu, sigmoid, tanh, silu, hardswish, hardsigmoid, gelu or none); found 'swish'"),
             ])
     }
 

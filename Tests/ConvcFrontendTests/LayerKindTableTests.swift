@@ -71,7 +71,7 @@ import Testing
         #expect(LayerSchema.kinds.map(\.kind) == LayerKind.allCases)
         #expect(LayerSchema.kinds.allSatisfy { $0.structure == $0.kind.structure })
         // `activation:` accepts exactly the activation kinds.
-        #expect(LayerKind.activations.map(\.spelling) == ["relu", "relu6", "leaky_relu", "sigmoid", "tanh"])
+        #expect(LayerKind.activations.map(\.spelling) == ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "gelu"])
         for kind in LayerKind.activations {
             let op = Op.activation(try #require(Activation(kind)))
             #expect(op.layerKind == kind)

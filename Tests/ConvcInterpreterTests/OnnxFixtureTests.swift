@@ -14,7 +14,8 @@ import Testing
 let fixtureTolerance: Float = 1e-5
 
 let fixtures = [
-    "lenet5", "tiny_alexnet", "tiny_densenet", "tiny_enet", "tiny_inception", "tiny_mobilenet", "tiny_residual",
+    "lenet5", "tiny_alexnet", "tiny_densenet", "tiny_enet", "tiny_inception", "tiny_mobilenet", "tiny_modern_activations",
+    "tiny_residual",
 ]
 
 @Suite struct OnnxRuntimeFixtures {

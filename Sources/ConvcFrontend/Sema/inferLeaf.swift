@@ -230,10 +230,11 @@ extension Elaborator {
                     beta: arguments.number("beta", default: 0.75), k: arguments.number("k", default: 1)),
                 inputs: [input.layer], shape: shape, otherOps: cost, location: location)
 
-        case .relu, .relu6, .leakyReLU, .sigmoid, .tanh:
-            guard let activation = Activation(layerKind, slope: arguments.number("slope", default: 0.01)) else {
-                return .poisoned
-            }
+        case .relu, .relu6, .leakyReLU, .sigmoid, .tanh, .silu, .hardswish, .hardsigmoid, .gelu:
+            let activation = Activation(
+                layerKind, slope: arguments.number("slope", default: 0.01),
+                tanhApproximation: arguments.string("approximate") == "tanh")
+            guard let activation else { return .poisoned }
             return addLayer(
                 path: path, op: .activation(activation), inputs: [input.layer], shape: shape,
                 otherOps: shape.elementCount, location: location)

@@ -19,6 +19,8 @@ public enum ArgumentType: Hashable, Sendable {
     case layerNames
     /// An activation kind (`relu`, `sigmoid`, …) or `none`.
     case activation
+    /// One of these words (`gelu`'s `approximate: none` or `tanh`).
+    case choice([String])
 
     /// What `activation:` accepts.
     static let activationSpellings = LayerKind.activations.map(\.spelling) + ["none"]
@@ -35,6 +37,8 @@ public enum ArgumentType: Hashable, Sendable {
         case .layerNames: "a list of layer names"
         case .activation:
             "an activation (\(Self.activationSpellings.dropLast().joined(separator: ", ")) or \(Self.activationSpellings.last!))"
+        case .choice(let words):
+            words.count == 1 ? "'\(words[0])'" : words.dropLast().map { "'\($0)'" }.joined(separator: ", ") + " or '\(words.last!)'"
         }
     }
 }
@@ -144,6 +148,14 @@ public enum LayerSchema {
             ([], "1 / (1 + e^−x)")
         case .tanh:
             ([], "hyperbolic tangent")
+        case .silu:
+            ([], "x · sigmoid(x) (SiLU, swish)")
+        case .hardswish:
+            ([], "x · relu6(x + 3) / 6 (Hardswish)")
+        case .hardsigmoid:
+            ([], "relu6(x + 3) / 6 (Hardsigmoid)")
+        case .gelu:
+            ([KeySchema("approximate", .choice(["none", "tanh"]))], "x · Φ(x), Φ the normal CDF (GELU)")
         case .softmax:
             ([], "softmax over channels (or features of a flat tensor)")
         case .dropout:

@@ -763,6 +763,9 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> LiteralProb
     case .activation:
         guard case .string(let s) = value else { return found(value) }
         return ArgumentType.activationSpellings.contains(s) ? nil : found(value)
+    case .choice(let words):
+        guard case .string(let s) = value else { return found(value) }
+        return words.contains(s) ? nil : found(value)
     }
 }
 

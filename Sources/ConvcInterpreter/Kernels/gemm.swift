@@ -14,7 +14,7 @@ let gemmKC = 256
 /// What the output loop applies after the sum: per-row bias, then an activation.
 struct Epilogue {
     enum Activation: Equatable {
-        case none, relu, relu6, leakyReLU(Float), sigmoid, tanh
+        case none, relu, relu6, leakyReLU(Float), sigmoid, tanh, silu, hardswish, hardsigmoid, gelu, geluTanh
     }
     var bias: UnsafePointer<Float>?
     var activation: Activation = .none
@@ -170,5 +170,30 @@ func applyEpilogue(_ row: UnsafeMutablePointer<Float>, count: Int, bias: Float, 
         for j in 0..<count { row[j] = 1 / (1 + expf(-(row[j] + bias))) }
     case .tanh:
         for j in 0..<count { row[j] = tanhf(row[j] + bias) }
+    case .silu:
+        for j in 0..<count {
+            let v = row[j] + bias
+            row[j] = v / (1 + expf(-v))
+        }
+    case .hardswish:
+        // PyTorch: x · min(max(x + 3, 0), 6) / 6
+        for j in 0..<count {
+            let v = row[j] + bias
+            row[j] = v * min(max(v + 3, 0), 6) / 6
+        }
+    case .hardsigmoid:
+        for j in 0..<count { row[j] = min(max(row[j] + bias + 3, 0), 6) / 6 }
+    case .gelu:
+        // PyTorch: x · 0.5 · (1 + erf(x / √2))
+        for j in 0..<count {
+            let v = row[j] + bias
+            row[j] = v * 0.5 * (1 + erff(v * 0.70710678118654752))
+        }
+    case .geluTanh:
+        // PyTorch's approximate='tanh': 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
+        for j in 0..<count {
+            let v = row[j] + bias
+            row[j] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+        }
     }
 }

@@ -76,6 +76,11 @@ struct KernelLowering {
         case .leakyReLU(let slope): "v >= 0 ? v : v * \(literal(slope))"
         case .sigmoid: "1 / (1 + exp(-v))"
         case .tanh: "tanh(v)"
+        case .silu: "v / (1 + exp(-v))"
+        case .hardswish: "v * min(max(v + 3, 0), 6) / 6"
+        case .hardsigmoid: "min(max(v + 3, 0), 6) / 6"
+        case .gelu(tanh: false): "v * 0.5 * (1 + erf(v * 0.70710678118654752))"
+        case .gelu(tanh: true): "0.5 * v * (1 + tanh(0.79788456080286536 * (v + 0.044715 * v * v * v)))"
         }
     }
 
@@ -85,7 +90,9 @@ struct KernelLowering {
         case .relu: "Self.relu(\(v))"
         case .relu6: "Self.relu6(\(v))"
         case .leakyReLU(let slope): "\(v).replacing(with: \(v) * \(literal(slope)), where: \(v) .< 0)"
-        case .sigmoid, .tanh: "Self.activate(\(v), { v in \(activationExpression!) })"
+        case .hardswish: "Self.hardswish(\(v))"
+        case .hardsigmoid: "Self.hardsigmoid(\(v))"
+        case .sigmoid, .tanh, .silu, .gelu: "Self.activate(\(v), { v in \(activationExpression!) })"
         case nil: v
         }
     }

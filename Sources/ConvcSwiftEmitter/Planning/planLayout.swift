@@ -53,7 +53,8 @@ extension StepPlanner {
         guard layer(step.layer).outputShape.channels % nchwcLanes == 0, step.fusedAdd == nil else { return false }
         switch activation(of: step) {
         case nil, .relu, .relu6: return true
-        case .leakyReLU, .sigmoid, .tanh: return false
+        case .hardswish, .hardsigmoid: return true
+        case .leakyReLU, .sigmoid, .tanh, .silu, .gelu: return false
         }
     }
 
