@@ -14,8 +14,37 @@ import Testing
               - 2️⃣batchnorm
             """,
             [
-                .init("1️⃣", "unknown layer kind 'convolution'; did you mean 'conv'?"),
-                .init("2️⃣", "unknown layer kind 'batchnorm'; did you mean 'batch_norm'?"),
+                .init("1️⃣", "unknown layer kind 'convolution'; did you mean 'conv'? (PyTorch's nn.Conv2d, ONNX Conv)"),
+                .init("2️⃣", "unknown layer kind 'batchnorm'; did you mean 'batch_norm'? (PyTorch's nn.BatchNorm2d)"),
+            ])
+    }
+
+    @Test func unknownKindsThatArePyTorchOpsSaySo() {
+        // PyTorch's module names map to convc's kinds; ops convc lacks are named as such, not answered with the
+        // nearest spelling of another op (before: 'silu' suggested 'relu', 'upsample' 'dropout')
+        assertDiagnostics(
+            """
+            input: [3, 32, 32]
+            defaults:
+              1️⃣BatchNorm2d: { eps: 0.001 }
+            layers:
+              - 2️⃣Conv2d: { filters: 8, kernel: 3 }
+              - 3️⃣nn.Linear: { units: 4 }
+              - 4️⃣swish
+              - 5️⃣layer_norm
+              - 6️⃣upsample: { scale: 2 }
+              - 7️⃣hard_tanh
+              - 8️⃣LSTM
+            """,
+            [
+                .init("1️⃣", "unknown layer kind 'BatchNorm2d' in 'defaults'; did you mean 'batch_norm'? (PyTorch's nn.BatchNorm2d)"),
+                .init("2️⃣", "unknown layer kind 'Conv2d'; did you mean 'conv'? (PyTorch's nn.Conv2d, ONNX Conv)"),
+                .init("3️⃣", "unknown layer kind 'nn.Linear'; did you mean 'dense'? (PyTorch's nn.Linear, ONNX Gemm)"),
+                .init("4️⃣", "unknown layer kind 'swish'; did you mean 'silu'? (PyTorch's nn.SiLU)"),
+                .init("5️⃣", "unknown layer kind 'layer_norm'; PyTorch's nn.LayerNorm is not in convc's language yet (docs/spec-language.md lists the layer kinds)"),
+                .init("6️⃣", "unknown layer kind 'upsample'; upsampling (PyTorch's F.interpolate, ONNX Resize) is not in convc's language yet (docs/spec-language.md lists the layer kinds)"),
+                .init("7️⃣", "unknown layer kind 'hard_tanh'; the activation 'hardtanh' is not in convc's language yet (docs/spec-language.md lists the layer kinds)"),
+                .init("8️⃣", "unknown layer kind 'LSTM'; PyTorch's nn.LSTM belongs to sequence models; convc compiles convolutional networks"),
             ])
     }
 
@@ -118,6 +147,20 @@ import Testing
             layers1️⃣: [relu]
             """,
             [.init("1️⃣", "YAML syntax error: did not find expected ',' or ']'")])
+    }
+
+    @Test func anUnquotedSubstitutionInAFlowMappingSaysToQuoteIt() throws {
+        // `{` inside `{ … }` opens a nested mapping in YAML, so `block${i + 1}` must be quoted there
+        let (_, engine) = compileSpec(
+            """
+            input: [3, 8, 8]
+            layers:
+              - conv: { name: block${1 + 1}_conv, filters: 4, kernel: 1 }
+            """, file: "test.yaml")
+        let error = try #require(engine.diagnostics.first { $0.message.hasPrefix("YAML syntax error") })
+        let advice = try #require(error.notes.first { $0.message.contains("must be quoted") })
+        #expect(advice.message == "inside { … } or [ … ], a value with ${…} must be quoted: \"block${1 + 1}_conv\"")
+        #expect(advice.location?.line == 3 && advice.location?.column == 19)
     }
 }
 

@@ -318,7 +318,8 @@ struct SpecDecoder {
             guard let schema = LayerSchema.byName[kind], schema.structure == .leaf || schema.structure == .concat
             else {
                 diagnostics.error(
-                    "unknown layer kind '\(kind)' in 'defaults'" + didYouMean(kind, in: LayerSchema.byName.keys),
+                    "unknown layer kind '\(kind)' in 'defaults'"
+                        + (knownOp(named: kind).map(knownOpAdvice) ?? didYouMean(kind, in: LayerSchema.byName.keys)),
                     category: "UnknownLayerKind", at: keyNode.location)
                 continue
             }
@@ -405,7 +406,8 @@ struct SpecDecoder {
             let blocks = blockNames.sorted().map { "'\($0)'" }.joined(separator: ", ")
             diagnostics.error(
                 "unknown layer kind '\(kind)'"
-                    + (closestMatch(to: kind, in: candidates).map { "; did you mean '\($0)'?" }
+                    + (knownOp(named: kind).map(knownOpAdvice)
+                        ?? closestMatch(to: kind, in: candidates).map { "; did you mean '\($0)'?" }
                         ?? (blockNames.isEmpty ? "" : "; the spec's blocks are \(blocks)")),
                 category: "UnknownLayerKind", at: kindLocation)
             return nil

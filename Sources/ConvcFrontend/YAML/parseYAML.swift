@@ -32,6 +32,10 @@ func parseYAML(_ text: String, file: String, diagnostics: inout DiagnosticEngine
                 var notes: [Note] = []
                 if let context {
                     notes.append(Note(context, at: builder.location(parser.context_mark)))
+                    let lines = [builder.location(mark).line, builder.location(parser.context_mark).line]
+                    if context.contains("flow"), let note = lines.lazy.compactMap({ unquotedSubstitution(in: text, line: $0, file: file) }).first {
+                        notes.append(note)
+                    }
                 }
                 diagnostics.error(
                     "YAML syntax error: \(problem)", category: "YAMLSyntax", at: builder.location(mark), notes: notes)
@@ -145,4 +149,27 @@ private struct TreeBuilder {
             stack[stack.count - 1].items.append(node)
         }
     }
+}
+
+/// A note for a `${…}` substitution written unquoted on `line`: inside `{ … }` or `[ … ]`, YAML reads its brace as
+/// the start of a nested mapping, so the value must be quoted (`name: "block${i + 1}"`).
+func unquotedSubstitution(in text: String, line: Int, file: String) -> Note? {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    guard line >= 1, line <= lines.count else { return nil }
+    let scalars = Array(lines[line - 1].unicodeScalars)
+    guard let dollar = scalars.indices.dropLast().first(where: { scalars[$0] == "$" && scalars[$0 + 1] == "{" }) else {
+        return nil
+    }
+    let separators = Set(":,[{ \t".unicodeScalars)
+    var start = dollar
+    while start > 0, !separators.contains(scalars[start - 1]) { start -= 1 }
+    var end = dollar + 2
+    while end < scalars.count, scalars[end] != "}" { end += 1 }
+    end = min(end + 1, scalars.count)
+    let terminators = Set(",]} \t".unicodeScalars)
+    while end < scalars.count, !terminators.contains(scalars[end]) { end += 1 }
+    let value = String(String.UnicodeScalarView(scalars[start..<end]))
+    return Note(
+        "inside { … } or [ … ], a value with ${…} must be quoted: \"\(value)\"",
+        at: SourceLocation(file: file, line: line, column: start + 1))
 }
