@@ -48,6 +48,23 @@ import Testing
             ])
     }
 
+    @Test func unreadLayersAndOneBranchConcatsAreWarned() {
+        // a side branch whose output nothing reads, and a concat of one branch: specs that compile, never intended
+        assertDiagnostics(
+            """
+            input: [8, 8, 8]
+            layers:
+              - conv: { name: a, filters: 8, kernel: 1 }
+              - conv: { name: b, filters: 8, kernel: 1, input: input }
+              - 1️⃣relu: { name: side, input: a }
+              - 2️⃣concat: { name: one, inputs: [b] }
+            """,
+            [
+                .init("1️⃣", "nothing reads the output of 'side'; it is computed and dropped", severity: .warning),
+                .init("2️⃣", "'one' concatenates one branch: it is a copy of 'b'", severity: .warning),
+            ])
+    }
+
     @Test func unknownKeyIsOneErrorNotAlsoAMissingKey() {
         assertDiagnostics(
             """

@@ -91,8 +91,33 @@ struct Elaborator {
             spec.layers, input: Flow(layer: 0, shape: inputShape), scope: root, environment: Environment())
         diagnoseUnresolvedReferences()
         let model = Model(name: spec.name, layers: layers, outputLayer: output.layer, scopes: scopes)
-        if output.shape != nil, !diagnostics.hasErrors { checkExpectations(model) }
+        if output.shape != nil, !diagnostics.hasErrors {
+            checkExpectations(model)
+            warnAboutUnreadLayers(model)
+        }
         return model
+    }
+
+    /// Layers whose output nothing reads (a side branch left dangling) and concats of a single branch: always a
+    /// mistake in a spec, never an error of the model, so warnings.
+    mutating func warnAboutUnreadLayers(_ model: Model) {
+        var read = Set(model.layers.flatMap(\.inputs))
+        read.insert(model.outputLayer)
+        for layer in model.layers {
+            if case .maxUnpool(_, _, _, let pool) = layer.op { read.insert(pool) }
+        }
+        // One warning per dead branch: at its last layer, the one nothing reads.
+        for layer in model.layers.dropFirst() where !read.contains(layer.id) {
+            diagnostics.warning(
+                "nothing reads the output of '\(layer.name)'; it is computed and dropped",
+                category: "UnreadLayer", at: layer.location,
+                notes: [Note("the model's output is '\(model.layers[model.outputLayer].name)'", at: model.layers[model.outputLayer].location)])
+        }
+        for layer in model.layers where layer.op == .concat && layer.inputs.count == 1 {
+            diagnostics.warning(
+                "'\(layer.name)' concatenates one branch: it is a copy of '\(model.layers[layer.inputs[0]].name)'",
+                category: "SingleBranchConcat", at: layer.location)
+        }
     }
 
     // MARK: Sequences and structure
