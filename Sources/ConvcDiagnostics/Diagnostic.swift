@@ -75,6 +75,10 @@ public struct DiagnosticEngine: Sendable {
         emit(Diagnostic(.error, message, category: category, at: location, notes: notes))
     }
 
+    public mutating func note(_ message: String, category: String? = nil, at location: SourceLocation?, notes: [Note] = []) {
+        emit(Diagnostic(.note, message, category: category, at: location, notes: notes))
+    }
+
     public mutating func warning(
         _ message: String, category: String? = nil, at location: SourceLocation?, notes: [Note] = []
     ) {

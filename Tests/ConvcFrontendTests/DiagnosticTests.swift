@@ -65,6 +65,30 @@ import Testing
             ])
     }
 
+    @Test func aLayerAcceptsTheWarningItMeansToCause() {
+        // accepted warnings become notes, so even --strict passes; another layer's warning stays one
+        assertDiagnostics(
+            """
+            input: [3, 224, 224]
+            layers:
+              - conv: { name: conv1, filters: 8, kernel: 7, stride: 2, accept: DroppedInput }
+              - conv: { name: side, filters: 4, kernel: 1, input: conv1, accept: [UnreadLayer, SingleBranchConcat] }
+              - conv: { name: c2, filters: 4, kernel: 1, input: conv1 }
+            """,
+            [], strict: true)
+        assertDiagnostics(
+            """
+            input: [3, 224, 224]
+            layers:
+              - conv: { name: conv1, filters: 8, kernel: 7, stride: 2, accept: 1️⃣DropedInput }
+              - conv: { name: c2, filters: 4, kernel: 1, accept: [UnreadLayer, 2️⃣3] }
+            """,
+            [
+                .init("1️⃣", "'conv.accept' must be a warning's name or a list of them (DroppedInput, UnreadLayer or SingleBranchConcat); found 'DropedInput'"),
+                .init("2️⃣", "'conv.accept' must be a warning's name or a list of them (DroppedInput, UnreadLayer or SingleBranchConcat); found 3"),
+            ])
+    }
+
     @Test func unknownKeyIsOneErrorNotAlsoAMissingKey() {
         assertDiagnostics(
             """

@@ -61,7 +61,8 @@ import Testing
         for row in Self.documentedRows() {
             for kind in row.kinds {
                 let schema = LayerSchema.byName[kind]
-                let own = (schema?.keys.map(\.name) ?? []).filter { $0 != "name" && $0 != "input" }
+                let common = Set(LayerSchema.commonKeys.map(\.name))
+                let own = (schema?.keys.map(\.name) ?? []).filter { !common.contains($0) }
                 #expect(Set(row.keys) == Set(own), "\(kind): documented \(row.keys), schema \(own)")
             }
         }

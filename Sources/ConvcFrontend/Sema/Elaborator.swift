@@ -73,6 +73,8 @@ struct Elaborator {
     /// Names of layers that were reached but not built (their error, or one upstream, is already reported):
     /// a later reference to one is a consequence, not a second mistake.
     var abandoned: Set<String> = []
+    /// The warnings each item accepts (`accept:`), by the location of its kind.
+    var accepted: [SourceLocation: Set<String>] = [:]
 
     init(spec: ModelSpec, diagnostics: DiagnosticEngine) {
         self.spec = spec
@@ -108,15 +110,24 @@ struct Elaborator {
         }
         // One warning per dead branch: at its last layer, the one nothing reads.
         for layer in model.layers.dropFirst() where !read.contains(layer.id) {
-            diagnostics.warning(
-                "nothing reads the output of '\(layer.name)'; it is computed and dropped",
-                category: "UnreadLayer", at: layer.location,
+            warn(
+                "nothing reads the output of '\(layer.name)'; it is computed and dropped", category: "UnreadLayer",
+                layer: layer.location, at: layer.location,
                 notes: [Note("the model's output is '\(model.layers[model.outputLayer].name)'", at: model.layers[model.outputLayer].location)])
         }
         for layer in model.layers where layer.op == .concat && layer.inputs.count == 1 {
-            diagnostics.warning(
+            warn(
                 "'\(layer.name)' concatenates one branch: it is a copy of '\(model.layers[layer.inputs[0]].name)'",
-                category: "SingleBranchConcat", at: layer.location)
+                category: "SingleBranchConcat", layer: layer.location, at: layer.location)
+        }
+    }
+
+    /// A warning about the layer whose kind is at `layer`, or a note where that layer accepts it (`accept:`).
+    mutating func warn(_ message: String, category: String, layer: SourceLocation, at location: SourceLocation?, notes: [Note] = []) {
+        if accepted[layer]?.contains(category) == true {
+            diagnostics.note("accepted \(category): " + message, category: category, at: location, notes: notes)
+        } else {
+            diagnostics.warning(message, category: category, at: location, notes: notes)
         }
     }
 
@@ -135,6 +146,10 @@ struct Elaborator {
         // Every item counts, block instances and groups included, so nested blocks cannot multiply the work
         // without bound even when they create few layers.
         guard spendExpansion(at: item.kind.location) else { return .poisoned }
+        if let accept = item.argument("accept")?.value.value {
+            let names: [ValueExpr] = if case .list(let list) = accept { list.map(\.value) } else { [accept] }
+            accepted[item.kind.location] = Set(names.compactMap { if case .string(let s) = $0 { s } else { nil } })
+        }
         let firstDeclaration = declarationOrder.count
         let output = elaborateUnrecorded(item, input: input, scope: scope, environment: environment)
         for name in declarationOrder[firstDeclaration...] where names[name] == nil { abandoned.insert(name) }

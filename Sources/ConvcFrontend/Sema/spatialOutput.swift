@@ -153,9 +153,9 @@ extension Elaborator {
                     notes.append(Note("'ceil_mode: true' covers the last pixels", at: location))
                 }
             }
-            diagnostics.warning(
+            warn(
                 "'\(name)': \(axis.formula) is not a whole number; \(lost.joined(separator: "; "))",
-                category: "DroppedInput",
+                category: "DroppedInput", layer: location,
                 at: arguments?.location("stride") ?? arguments?.location("kernel") ?? location, notes: notes)
         }
         return Pair(rows.output, columns.output)

@@ -21,6 +21,8 @@ public enum ArgumentType: Hashable, Sendable {
     case activation
     /// One of these words (`gelu`'s `approximate: none` or `tanh`).
     case choice([String])
+    /// A warning's name, or a list of them (`accept:`).
+    case warnings
 
     /// What `activation:` accepts.
     static let activationSpellings = LayerKind.activations.map(\.spelling) + ["none"]
@@ -37,11 +39,16 @@ public enum ArgumentType: Hashable, Sendable {
         case .layerNames: "a list of layer names"
         case .activation:
             "an activation (\(Self.activationSpellings.dropLast().joined(separator: ", ")) or \(Self.activationSpellings.last!))"
+        case .warnings:
+            "a warning's name or a list of them (" + acceptableWarnings.dropLast().joined(separator: ", ") + " or \(acceptableWarnings.last!))"
         case .choice(let words):
             words.count == 1 ? "'\(words[0])'" : words.dropLast().map { "'\($0)'" }.joined(separator: ", ") + " or '\(words.last!)'"
         }
     }
 }
+
+/// The warnings a layer may accept with `accept:` (reported as notes, and not failing `--strict`).
+public let acceptableWarnings = ["DroppedInput", "UnreadLayer", "SingleBranchConcat"]
 
 /// A key a layer kind accepts.
 public struct KeySchema: Hashable, Sendable {
@@ -75,7 +82,7 @@ public enum LayerSchema {
     static let natural = ArgumentType.integer(minimum: 0)
 
     /// Keys every layer accepts, besides its own.
-    static let commonKeys = [KeySchema("name", .layerName), KeySchema("input", .layerName)]
+    public static let commonKeys = [KeySchema("name", .layerName), KeySchema("input", .layerName), KeySchema("accept", .warnings)]
 
     private static let convKeys = [
         KeySchema("kernel", .pair(minimum: 1), required: true), KeySchema("stride", .pair(minimum: 1)),

@@ -768,6 +768,13 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> LiteralProb
     case .choice(let words):
         guard case .string(let s) = value else { return found(value) }
         return words.contains(s) ? nil : found(value)
+    case .warnings:
+        if case .string(let s) = value { return acceptableWarnings.contains(s) ? nil : found(value) }
+        guard case .list(let list) = value, !list.isEmpty else { return found(value) }
+        for item in list {
+            guard case .string(let s) = item.value, acceptableWarnings.contains(s) else { return found(item.value, at: item.location) }
+        }
+        return nil
     }
 }
 
