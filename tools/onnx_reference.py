@@ -178,6 +178,15 @@ def build(graph, weights):
             nodes.append(helper.make_node("Sum", x, [out]))
         elif op == "concat":
             nodes.append(helper.make_node("Concat", x, [out], axis=1))
+        elif op == "channel_shuffle":
+            # ShuffleNet's Reshape(N, g, C/g, H, W) → Transpose(0, 2, 1, 3, 4) → Reshape(N, C, H, W)
+            c, h, w = graph["layers"][layer["inputs"][0]]["output_shape"]
+            g = a["groups"]
+            inits.append(numpy_helper.from_array(np.array([-1, g, c // g, h, w], np.int64), out + "_split"))
+            inits.append(numpy_helper.from_array(np.array([-1, c, h, w], np.int64), out + "_merge"))
+            nodes.append(helper.make_node("Reshape", [x[0], out + "_split"], [out + "_grouped"]))
+            nodes.append(helper.make_node("Transpose", [out + "_grouped"], [out + "_swapped"], perm=[0, 2, 1, 3, 4]))
+            nodes.append(helper.make_node("Reshape", [out + "_swapped", out + "_merge"], [out]))
         elif op == "channel_pad":
             extra = a["channels"] - graph["layers"][layer["inputs"][0]]["output_shape"][0]
             pads = np.array([0, 0, 0, 0, 0, extra, 0, 0], np.int64)

@@ -33,6 +33,7 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
     case add
     case concat
     case channelPad = "channel_pad"
+    case channelShuffle = "channel_shuffle"
     case identity
     case group
     case `repeat`
@@ -50,7 +51,8 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
         case .concat: .concat
         case .conv, .convTranspose, .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .adaptiveAvgPool, .maxUnpool,
             .batchNorm, .localResponseNorm, .relu, .relu6, .leakyReLU, .prelu, .sigmoid, .tanh, .silu, .hardswish,
-            .hardsigmoid, .gelu, .softmax, .dropout, .spatialDropout, .flatten, .dense, .add, .channelPad, .identity:
+            .hardsigmoid, .gelu, .softmax, .dropout, .spatialDropout, .flatten, .dense, .add, .channelPad, .channelShuffle,
+            .identity:
             .leaf
         }
     }
@@ -80,7 +82,7 @@ extension Activation {
         case .gelu: self = .gelu(tanh: tanhApproximation)
         case .conv, .convTranspose, .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .adaptiveAvgPool,
             .maxUnpool, .batchNorm, .localResponseNorm, .prelu, .softmax, .dropout, .spatialDropout, .flatten,
-            .dense, .add, .concat, .channelPad, .identity, .group, .repeat, .residual:
+            .dense, .add, .concat, .channelPad, .channelShuffle, .identity, .group, .repeat, .residual:
             return nil
         }
     }
@@ -122,6 +124,7 @@ extension Op {
         case .add: .add
         case .concat: .concat
         case .channelPad: .channelPad
+        case .channelShuffle: .channelShuffle
         case .identity: .identity
         }
     }

@@ -117,6 +117,9 @@ public enum Op: Hashable, Sendable {
     case concat
     /// Appends zero channels up to `channels` (ENet's downsampling shortcut).
     case channelPad(channels: Int)
+    /// Splits the channels into `groups` and interleaves them (ShuffleNet's ChannelShuffle): output channel
+    /// c · groups + g is input channel g · (C / groups) + c.
+    case channelShuffle(groups: Int)
     case identity
 
     /// The name reports show: the spec's spelling, with depthwise convs marked.
@@ -131,7 +134,7 @@ public enum Op: Hashable, Sendable {
         switch self {
         case .dropout, .flatten, .identity: true
         case .input, .conv, .convTranspose, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm,
-            .localResponseNorm, .activation, .prelu, .softmax, .dense, .add, .concat, .channelPad:
+            .localResponseNorm, .activation, .prelu, .softmax, .dense, .add, .concat, .channelPad, .channelShuffle:
             false
         }
     }

@@ -118,6 +118,7 @@ struct Planner {
             case .add: addReference(.add, for: layer)
             case .concat: addReference(.concat, for: layer)
             case .channelPad: addReference(.channelPad, for: layer)
+            case .channelShuffle(let groups): addReference(.channelShuffle(groups: groups), for: layer)
             }
         }
     }

@@ -28,6 +28,7 @@ struct Step {
         case add
         case concat
         case channelPad
+        case channelShuffle(groups: Int)
     }
 
     var inputs: [Int]
@@ -182,6 +183,14 @@ struct Step {
             }
         case .channelPad:
             y.update(from: x, count: inShape.elementCount)
+        case .channelShuffle(let groups):
+            // Output channel c·groups + g is input channel g·(C/groups) + c (PyTorch's view–transpose–reshape).
+            let plane = inShape.height * inShape.width, perGroup = inShape.channels / groups
+            for g in 0..<groups {
+                for c in 0..<perGroup {
+                    (y + (c * groups + g) * plane).update(from: x + (g * perGroup + c) * plane, count: plane)
+                }
+            }
         }
     }
 }

@@ -69,7 +69,7 @@ public func receptiveFields(of model: Model) -> [ReceptiveField] {
             let stride = Pair(max(inputShape.height / output.h, 1), max(inputShape.width / output.w, 1))
             window(kernel, stride, Pair(1, 1))
         case .input, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax, .dropout, .dense, .add, .concat,
-            .channelPad, .identity:
+            .channelPad, .channelShuffle, .identity:
             // Point-wise, or (dense) after a flatten that already saw the whole input; softmax and LRN mix
             // channels only.
             break

@@ -36,6 +36,7 @@ public func renderGraph(_ model: Model) -> String {
         case .dense(let inFeatures, let units, let bias, let a):
             return "{ \"in_features\": \(inFeatures), \"units\": \(units), \"bias\": \(bias), \"activation\": \(activation(a)) }"
         case .channelPad(let channels): return "{ \"channels\": \(channels) }"
+        case .channelShuffle(let groups): return "{ \"groups\": \(groups) }"
         case .globalPool, .softmax, .flatten, .add, .concat, .identity, .input: return "{}"
         }
     }

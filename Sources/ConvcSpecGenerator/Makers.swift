@@ -476,7 +476,13 @@ extension Builder {
             case 7: nodes = [dropoutLayer(shape)]
             case 8: nodes = [maxPool(shape, keepSize: true)]
             case 9: nodes = [avgPool(shape, keepSize: true)]
-            case 10: nodes = rng.chance(50) ? [layer("identity")] : [layer("channel_pad", ("channels", .int(shape.channels)))]
+            case 10:
+                let groups = [2, 3, 4, 8].filter { shape.channels % $0 == 0 && shape.channels > $0 }
+                if !groups.isEmpty, rng.chance(40) {
+                    nodes = [layer("channel_shuffle", ("groups", .int(rng.pick(groups))))]
+                } else {
+                    nodes = rng.chance(50) ? [layer("identity")] : [layer("channel_pad", ("channels", .int(shape.channels)))]
+                }
             default: nodes = winogradKeep(shape)
             }
             if !nodes.isEmpty, shapeAfter(nodes, from: shape) == shape { return nodes }

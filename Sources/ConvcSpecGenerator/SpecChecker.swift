@@ -95,6 +95,7 @@ let layerSchema: [String: [(key: String, type: ArgumentKind, required: Bool)]] =
         "add": [("inputs", .layerNames, false)],
         "concat": [("inputs", .layerNames, false)],
         "channel_pad": [("channels", .integer(1), true)],
+        "channel_shuffle": [("groups", .integer(1), true)],
     ]
     return table.mapValues { $0.map { (key: $0.0, type: $0.1, required: $0.2) } + [(key: "name", type: .layerName, required: false), (key: "input", type: .layerName, required: false)] }
 }()
@@ -644,6 +645,11 @@ private struct Checker {
             result.params += units * shape.channels + (bias ? units : 0)
             result.macs += units * shape.channels
             return produced(TensorShape([units]))
+
+        case "channel_shuffle":
+            try needMap()
+            guard shape.channels % int("groups", 1) == 0 else { throw fail("\(name): groups do not divide the channels") }
+            return produced(shape)
 
         case "channel_pad":
             try needMap()

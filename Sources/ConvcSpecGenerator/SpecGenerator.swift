@@ -335,6 +335,9 @@ struct Builder: Sendable {
         case .activate: return appendChain([activation(shape)])
         case .dropout: return appendChain([dropoutLayer(shape)])
         case .channelPad: return appendChain([channelPad(shape)])
+        case .channelShuffle:
+            let groups = [2, 3, 4, 8].filter { shape.channels % $0 == 0 && shape.channels > $0 }
+            return appendChain([layer("channel_shuffle", ("groups", .int(rng.pick(groups.isEmpty ? [1] : groups))))])
         case .identity: return appendChain([layer("identity", named: rng.chance(20))])
         case .residual: return appendResidual(shape)
         case .concatBranches: return appendChain([concatBranches(shape)])
@@ -362,7 +365,7 @@ struct Builder: Sendable {
     /// One kind of proposal; `weights(for:)` sets how often each is tried per profile.
     enum Move: Sendable {
         case conv, pointwise, depthwise, winograd, convBnAct, transpose, maxPool, avgPool, shrinkPool, normalize
-        case activate, dropout, channelPad, identity, residual, concatBranches, denseChain, forkAdd, forkConcat
+        case activate, dropout, channelPad, channelShuffle, identity, residual, concatBranches, denseChain, forkAdd, forkConcat
         case deadBranch, deadConcat, poolUnpool, group, repeatChain, block, flattenDense, readBack, separablePair
     }
 
@@ -372,7 +375,7 @@ struct Builder: Sendable {
             (.conv, 10), (.pointwise, 8), (.depthwise, 6), (.winograd, 6), (.convBnAct, 8), (.transpose, 4),
             (.separablePair, 3),
             (.maxPool, small ? 1 : 4), (.avgPool, small ? 1 : 3), (.shrinkPool, 2), (.normalize, 4), (.activate, 5),
-            (.dropout, 2), (.channelPad, 2), (.identity, 1), (.residual, 7), (.concatBranches, 7), (.denseChain, 2),
+            (.dropout, 2), (.channelPad, 2), (.channelShuffle, shape.isMap && shape.channels % 2 == 0 ? 2 : 0), (.identity, 1), (.residual, 7), (.concatBranches, 7), (.denseChain, 2),
             (.forkAdd, 6), (.forkConcat, 6), (.deadBranch, 4), (.deadConcat, 3), (.poolUnpool, small ? 0 : 3),
             (.group, 4), (.repeatChain, 4), (.block, 6), (.flattenDense, 1), (.readBack, 3),
         ]

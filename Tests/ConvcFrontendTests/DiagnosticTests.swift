@@ -89,6 +89,17 @@ import Testing
             ])
     }
 
+    @Test func aChannelShuffleNeedsGroupsThatDivideTheChannels() {
+        assertDiagnostics(
+            """
+            input: [6, 4, 4]
+            layers:
+              - channel_shuffle: { groups: 3 }
+              - channel_shuffle: { groups: 1️⃣4 }
+            """,
+            [.init("1️⃣", "'channel_shuffle_1' shuffles 6 channels in 4 groups; groups must divide the channels")])
+    }
+
     @Test func unknownKeyIsOneErrorNotAlsoAMissingKey() {
         assertDiagnostics(
             """

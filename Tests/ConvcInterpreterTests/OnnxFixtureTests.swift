@@ -15,7 +15,7 @@ let fixtureTolerance: Float = 1e-5
 
 let fixtures = [
     "lenet5", "tiny_alexnet", "tiny_densenet", "tiny_enet", "tiny_inception", "tiny_mobilenet", "tiny_modern_activations",
-    "tiny_residual",
+    "tiny_residual", "tiny_shufflenet",
 ]
 
 @Suite struct OnnxRuntimeFixtures {

@@ -307,6 +307,18 @@ extension Elaborator {
             return addLayer(
                 path: path, op: .channelPad(channels: channels), inputs: [input.layer], shape: out, location: location)
 
+        case .channelShuffle:
+            guard needFeatureMap() else { return .poisoned }
+            let groups = arguments.int("groups", default: 1)
+            guard shape.channels % groups == 0 else {
+                diagnostics.error(
+                    "'\(name)' shuffles \(shape.channels) channels in \(groups) groups; groups must divide the channels",
+                    category: "InvalidValue", at: arguments.location("groups") ?? location)
+                return .poisoned
+            }
+            return addLayer(
+                path: path, op: .channelShuffle(groups: groups), inputs: [input.layer], shape: shape, location: location)
+
         case .add, .concat, .group, .repeat, .residual:
             // Named-input layers return above; structures are elaborated by `elaborate(_:)` before this.
             diagnostics.error("internal error: '\(kind)' reached the leaf rules", category: "Internal", at: location)

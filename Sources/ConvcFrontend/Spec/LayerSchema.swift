@@ -184,6 +184,8 @@ public enum LayerSchema {
         case .channelPad:
             ([KeySchema("channels", positive, required: true)],
             "appends zero channels up to 'channels' (ENet shortcut)")
+        case .channelShuffle:
+            ([KeySchema("groups", positive, required: true)], "interleaves channel groups (ChannelShuffle)")
         case .identity:
             ([], "passes its input through")
         case .group:

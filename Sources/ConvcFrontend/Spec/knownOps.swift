@@ -65,7 +65,7 @@ private let knownOps: [String: KnownOp] = {
         table[name] = .unsupported("upsampling (PyTorch's F.interpolate, ONNX Resize)")
     }
     for name in ["pixelshuffle", "depthtospace"] { table[name] = .unsupported("PyTorch's nn.PixelShuffle") }
-    for name in ["channelshuffle", "shuffle"] { table[name] = .unsupported("PyTorch's nn.ChannelShuffle") }
+    spelled(.channelShuffle, ["channelshuffle", "shuffle"], as: "PyTorch's nn.ChannelShuffle")
     for name in ["split", "chunk", "slice"] { table[name] = .unsupported("a channel split (torch.chunk, ONNX Split)") }
     for name in ["mul", "multiply", "scale"] { table[name] = .unsupported("an element-wise multiply (ONNX Mul)") }
     for name in ["pad", "zeropad", "constantpad", "reflectionpad", "replicationpad"] {

@@ -44,6 +44,7 @@ struct KernelLowering {
             case .add: lowerAdd(output, operands: inputs.count, into: &w)
             case .concat: lowerConcat(inputs, into: &w)
             case .channelPad: lowerChannelPad(input: inputs[0], output: output, into: &w)
+            case .channelShuffle(let groups): lowerChannelShuffle(groups: groups, input: inputs[0], into: &w)
             case .copy:
                 // Never steps (their output is their input's buffer); were one planned, this is what it means.
                 w.line("y.update(from: x, count: \(literal(output.elementCount)))")

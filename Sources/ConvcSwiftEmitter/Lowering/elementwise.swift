@@ -84,4 +84,15 @@ extension KernelLowering {
         w.line("y.update(from: x, count: \(literal(input.elementCount)))")
         w.line("(y + \(literal(input.elementCount))).update(repeating: 0, count: \(literal(count - input.elementCount)))")
     }
+
+    /// Output channel c · groups + g is input channel g · (C / groups) + c: one plane copy each.
+    func lowerChannelShuffle(groups: Int, input: Shape, into w: inout SwiftWriter) {
+        let plane = input.height * input.width, perGroup = input.channels / groups
+        w.block("for g in 0..<\(groups)") { w in
+            w.block("for c in 0..<\(perGroup)") { w in
+                let target = (Index("c") * groups + Index("g")) * plane, source = (Index("g") * perGroup + Index("c")) * plane
+                w.line("(y\(plus(target))).update(from: x\(plus(source)), count: \(literal(plane)))")
+            }
+        }
+    }
 }

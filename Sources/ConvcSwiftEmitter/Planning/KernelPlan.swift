@@ -87,6 +87,8 @@ enum Kernel: Hashable {
     case add
     case concat
     case channelPad
+    /// Channel c · groups + g from input channel g · (C / groups) + c, a plane at a time.
+    case channelShuffle(groups: Int)
     /// An op whose output is its input (never planned as a step; a copy if one were).
     case copy
 }

@@ -58,7 +58,7 @@ struct StepPlanner {
         case .dense(_, _, _, let a): return a
         case .activation(let a): return a
         case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .prelu, .softmax,
-            .dropout, .flatten, .add, .concat, .channelPad, .identity:
+            .dropout, .flatten, .add, .concat, .channelPad, .channelShuffle, .identity:
             return nil
         }
     }
@@ -121,6 +121,7 @@ struct StepPlanner {
         case .add: plan.kernel = .add
         case .concat: plan.kernel = .concat
         case .channelPad: plan.kernel = .channelPad
+        case .channelShuffle(let groups): plan.kernel = .channelShuffle(groups: groups)
         case .input, .dropout, .flatten, .identity: plan.kernel = .copy
         }
         return plan

@@ -54,6 +54,7 @@ extension Kernel {
         case .add: "add"
         case .concat: "concat (copies)"
         case .channelPad: "channel pad"
+        case .channelShuffle(let groups): "channel shuffle of \(groups) groups (plane copies)"
         case .copy: "copy"
         }
     }
