@@ -115,6 +115,20 @@ enum ConvolutionAlgorithm: Hashable {
         case .blocked(let plan): plan.padded == nil ? .pointwise : .blocked
         }
     }
+
+    /// Floats of scratch the kernel's copies take, read off the plan: a padded or subsampled copy of the input, a
+    /// flat conv's planes and the tile its last chunk reads past them, Winograd's padded input, transformed inputs
+    /// and products. Depthwise convs pad each channel on the thread's own stack.
+    func scratchFloats(inChannels: Int, pixelTile: Int) -> Int {
+        switch self {
+        case .depthwise, .nchwcDepthwise, .pointwise: 0
+        case .channelVectors(let plan): plan.padded.map { inChannels * $0.rows * $0.columns } ?? 0
+        case .pixelGroups(let plan): plan.source.copied ? inChannels * plan.source.rows * plan.source.columns : 0
+        case .winograd(let plan): plan.paddedFloats + plan.transformedFloats + plan.productFloats
+        case .flat(let plan): inChannels * plan.phases * plan.rows * plan.columns + pixelTile
+        case .blocked(let plan): plan.padded.map { inChannels * $0.rows * $0.columns } ?? 0
+        }
+    }
 }
 
 /// A zero-padded copy of an input's planes.

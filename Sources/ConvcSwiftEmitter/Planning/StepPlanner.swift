@@ -83,7 +83,7 @@ struct StepPlanner {
             let algorithm = convolutionAlgorithm(c, input: inputs[0], output: output, layout: layout, epilogue: plan.epilogue)
             plan.kernel = .convolution(c.geometry, algorithm)
             plan.weights = convolutionWeights(c, algorithm, stored: main.parameters[0].elementCount)
-            plan.scratchFloats = tiling.paddedCopyFloats(c, input: inputs[0], output: output, kind: algorithm.kind)
+            plan.scratchFloats = algorithm.scratchFloats(inChannels: c.inChannels, pixelTile: tiling.pixelTile)
             plan.takesThreads = true
         case .convTranspose(let c):
             let stored = main.parameters[0].elementCount

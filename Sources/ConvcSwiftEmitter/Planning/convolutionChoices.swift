@@ -82,30 +82,6 @@ extension Tiling {
         let perGroup = c.filters / c.groups
         return (perGroup + filterBlock - 1) / filterBlock * filterBlock * c.groups
     }
-
-    /// Scratch floats a conv needs for its padded input copy. A flat conv's last tile reads up to `pixelTile`
-    /// floats past the last plane (lanes it then drops).
-    func paddedCopyFloats(_ c: Convolution, input: Shape, output: Shape, kind: ConvolutionKind) -> Int {
-        switch kind {
-        case .pointwise: return 0
-        case .pixelGroups:
-            let source = pixelGroupSource(c, input: input, output: output)
-            return source.copied ? c.inChannels * source.rows * source.columns : 0
-        case .channelVectors:
-            guard c.padding != .zero else { return 0 }
-            return c.inChannels * (input.height + c.padding.top + c.padding.bottom) * (input.width + c.padding.left + c.padding.right)
-        case .flat:
-            let padded = flatInput(c, input: input)
-            return c.inChannels * padded.phases * padded.rows * padded.columns + pixelTile
-        case .winograd:
-            let plan = WinogradPlan(c, input: input, output: output, minimumBandTiles: groupPixels)
-            return plan.paddedFloats + plan.transformedFloats + plan.productFloats
-        case .depthwise: return 0  // each channel is padded on the thread's own stack
-        case .blocked:
-            let padded = paddedInput(c, input: input, output: output)
-            return c.inChannels * padded.rows * padded.columns
-        }
-    }
 }
 
 /// Of the 64 sets of a 32 KB, 8-way L1 cache, how many the same offset in planes `floats` apart falls in: planes
