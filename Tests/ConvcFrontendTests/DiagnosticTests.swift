@@ -87,6 +87,33 @@ import Testing
                 .init("1️⃣", "'conv.accept' must be a warning's name or a list of them (DroppedInput, UnreadLayer or SingleBranchConcat); found 'DropedInput'"),
                 .init("2️⃣", "'conv.accept' must be a warning's name or a list of them (DroppedInput, UnreadLayer or SingleBranchConcat); found 3"),
             ])
+        // through a block parameter: evaluated, then checked
+        assertDiagnostics(
+            """
+            input: [3, 224, 224]
+            blocks:
+              stem(allowed):
+                - conv: { name: conv1, filters: 8, kernel: 7, stride: 2, accept: 1️⃣$allowed }
+            layers:
+              - stem: { allowed: DroppedInput }
+              - stem: { name: other, allowed: DroppedInputs }
+            """,
+            [.init("1️⃣", "'conv.accept' must be a warning's name or a list of them (DroppedInput, UnreadLayer or SingleBranchConcat); found 'DroppedInputs'")])
+        // each instance accepts what its own argument names: stem.conv1 its dropped pixel, other.conv1 being unread
+        assertDiagnostics(
+            """
+            input: [3, 224, 224]
+            blocks:
+              stem(allowed):
+                - 1️⃣conv: { name: conv1, filters: 8, kernel: 7, stride: 2️⃣2, accept: $allowed }
+            layers:
+              - stem: { allowed: DroppedInput }
+              - stem: { name: other, allowed: UnreadLayer, input: input }
+            """,
+            [
+                .init("1️⃣", "nothing reads the output of 'stem.conv1'; it is computed and dropped", severity: .warning),
+                .init("2️⃣", "'other.conv1': (224 - 7 + 2·0) / 2 + 1 = 109.5 is not a whole number; input row and column 223 are never read", severity: .warning),
+            ])
     }
 
     @Test func aChannelShuffleNeedsGroupsThatDivideTheChannels() {

@@ -73,8 +73,10 @@ struct Elaborator {
     /// Names of layers that were reached but not built (their error, or one upstream, is already reported):
     /// a later reference to one is a consequence, not a second mistake.
     var abandoned: Set<String> = []
-    /// The warnings each item accepts (`accept:`), by the location of its kind.
-    var accepted: [SourceLocation: Set<String>] = [:]
+    /// The warnings the items being elaborated accept (`accept:` on them or on a structure around them).
+    var acceptedHere: Set<String> = []
+    /// The warnings each layer accepts, by layer id.
+    var acceptedByLayer: [Int: Set<String>] = [:]
 
     init(spec: ModelSpec, diagnostics: DiagnosticEngine) {
         self.spec = spec
@@ -112,19 +114,19 @@ struct Elaborator {
         for layer in model.layers.dropFirst() where !read.contains(layer.id) {
             warn(
                 "nothing reads the output of '\(layer.name)'; it is computed and dropped", category: "UnreadLayer",
-                layer: layer.location, at: layer.location,
+                accepted: acceptedByLayer[layer.id] ?? [], at: layer.location,
                 notes: [Note("the model's output is '\(model.layers[model.outputLayer].name)'", at: model.layers[model.outputLayer].location)])
         }
         for layer in model.layers where layer.op == .concat && layer.inputs.count == 1 {
             warn(
                 "'\(layer.name)' concatenates one branch: it is a copy of '\(model.layers[layer.inputs[0]].name)'",
-                category: "SingleBranchConcat", layer: layer.location, at: layer.location)
+                category: "SingleBranchConcat", accepted: acceptedByLayer[layer.id] ?? [], at: layer.location)
         }
     }
 
-    /// A warning about the layer whose kind is at `layer`, or a note where that layer accepts it (`accept:`).
-    mutating func warn(_ message: String, category: String, layer: SourceLocation, at location: SourceLocation?, notes: [Note] = []) {
-        if accepted[layer]?.contains(category) == true {
+    /// A warning, or a note where the layer accepts it (`accept:`).
+    mutating func warn(_ message: String, category: String, accepted: Set<String>, at location: SourceLocation?, notes: [Note] = []) {
+        if accepted.contains(category) {
             diagnostics.note("accepted \(category): " + message, category: category, at: location, notes: notes)
         } else {
             diagnostics.warning(message, category: category, at: location, notes: notes)
@@ -146,14 +148,33 @@ struct Elaborator {
         // Every item counts, block instances and groups included, so nested blocks cannot multiply the work
         // without bound even when they create few layers.
         guard spendExpansion(at: item.kind.location) else { return .poisoned }
-        if let accept = item.argument("accept")?.value.value {
-            let names: [ValueExpr] = if case .list(let list) = accept { list.map(\.value) } else { [accept] }
-            accepted[item.kind.location] = Set(names.compactMap { if case .string(let s) = $0 { s } else { nil } })
-        }
+        let enclosingAccepted = acceptedHere
+        defer { acceptedHere = enclosingAccepted }
+        acceptedHere.formUnion(acceptedWarnings(item, in: environment))
+        let firstLayer = layers.count
+        defer { for id in firstLayer..<layers.count { acceptedByLayer[id, default: []].formUnion(acceptedHere) } }
         let firstDeclaration = declarationOrder.count
         let output = elaborateUnrecorded(item, input: input, scope: scope, environment: environment)
         for name in declarationOrder[firstDeclaration...] where names[name] == nil { abandoned.insert(name) }
         return output
+    }
+
+    /// The warnings an item's `accept:` names, evaluated (a block parameter may name them; decoding checked the
+    /// literal ones).
+    mutating func acceptedWarnings(_ item: LayerSpec, in environment: Environment) -> Set<String> {
+        guard let accept = item.argument("accept"), let value = evaluate(accept.value, in: environment) else { return [] }
+        let names: [Evaluated] = if case .list(let list) = value { list.map(\.value) } else { [value] }
+        var warnings: Set<String> = []
+        for name in names {
+            guard case .string(let warning) = name, acceptableWarnings.contains(warning) else {
+                diagnostics.error(
+                    "'\(item.kind.value).accept' must be \(ArgumentType.warnings.description); found \(name.typeDescription)",
+                    category: "WrongType", at: accept.value.location)
+                continue
+            }
+            warnings.insert(warning)
+        }
+        return warnings
     }
 
     mutating func elaborateUnrecorded(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {

@@ -155,7 +155,7 @@ extension Elaborator {
             }
             warn(
                 "'\(name)': \(axis.formula) is not a whole number; \(lost.joined(separator: "; "))",
-                category: "DroppedInput", layer: location,
+                category: "DroppedInput", accepted: acceptedHere,
                 at: arguments?.location("stride") ?? arguments?.location("kernel") ?? location, notes: notes)
         }
         return Pair(rows.output, columns.output)

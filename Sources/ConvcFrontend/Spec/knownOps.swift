@@ -58,9 +58,9 @@ private let knownOps: [String: KnownOp] = {
     spelled(.dense, ["linear", "fc", "fullyconnected", "gemm", "matmul", "innerproduct"], as: "PyTorch's nn.Linear, ONNX Gemm")
     spelled(.add, ["sum", "plus"], as: "an element-wise sum, ONNX Add or Sum")
     spelled(.concat, ["cat", "concatenate"], as: "torch.cat, ONNX Concat")
-    for name in ["layernorm"] { table[name] = .unsupported("PyTorch's nn.LayerNorm") }
-    for name in ["groupnorm"] { table[name] = .unsupported("PyTorch's nn.GroupNorm") }
-    for name in ["instancenorm"] { table[name] = .unsupported("PyTorch's nn.InstanceNorm2d") }
+    table["layernorm"] = .unsupported("PyTorch's nn.LayerNorm")
+    table["groupnorm"] = .unsupported("PyTorch's nn.GroupNorm")
+    table["instancenorm"] = .unsupported("PyTorch's nn.InstanceNorm2d")
     for name in ["upsample", "interpolate", "resize", "upsamplingbilinear", "upsamplingnearest"] {
         table[name] = .unsupported("upsampling (PyTorch's F.interpolate, ONNX Resize)")
     }
