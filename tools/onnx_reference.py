@@ -176,6 +176,13 @@ def build(graph, weights):
             activation(a["activation"], raw, out)
         elif op == "add":
             nodes.append(helper.make_node("Sum", x, [out]))
+        elif op == "multiply":
+            # ONNX's Mul broadcasts N×C×1×1 over N×C×H×W as PyTorch's `*` does; more than two inputs chain
+            product = x[0]
+            for index, other in enumerate(x[1:]):
+                target = out if index == len(x) - 2 else f"{out}_{index}"
+                nodes.append(helper.make_node("Mul", [product, other], [target]))
+                product = target
         elif op == "concat":
             nodes.append(helper.make_node("Concat", x, [out], axis=1))
         elif op == "channel_shuffle":

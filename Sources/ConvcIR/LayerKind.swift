@@ -31,9 +31,11 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
     case flatten
     case dense
     case add
+    case multiply
     case concat
     case channelPad = "channel_pad"
     case channelShuffle = "channel_shuffle"
+    case squeezeExcitation = "squeeze_excitation"
     case identity
     case group
     case `repeat`
@@ -51,8 +53,8 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
         case .concat: .concat
         case .conv, .convTranspose, .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .adaptiveAvgPool, .maxUnpool,
             .batchNorm, .localResponseNorm, .relu, .relu6, .leakyReLU, .prelu, .sigmoid, .tanh, .silu, .hardswish,
-            .hardsigmoid, .gelu, .softmax, .dropout, .spatialDropout, .flatten, .dense, .add, .channelPad, .channelShuffle,
-            .identity:
+            .hardsigmoid, .gelu, .softmax, .dropout, .spatialDropout, .flatten, .dense, .add, .multiply, .channelPad, .channelShuffle,
+            .squeezeExcitation, .identity:
             .leaf
         }
     }
@@ -82,7 +84,8 @@ extension Activation {
         case .gelu: self = .gelu(tanh: tanhApproximation)
         case .conv, .convTranspose, .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .adaptiveAvgPool,
             .maxUnpool, .batchNorm, .localResponseNorm, .prelu, .softmax, .dropout, .spatialDropout, .flatten,
-            .dense, .add, .concat, .channelPad, .channelShuffle, .identity, .group, .repeat, .residual:
+            .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .squeezeExcitation, .identity, .group,
+            .repeat, .residual:
             return nil
         }
     }
@@ -122,6 +125,7 @@ extension Op {
         case .flatten: .flatten
         case .dense: .dense
         case .add: .add
+        case .multiply: .multiply
         case .concat: .concat
         case .channelPad: .channelPad
         case .channelShuffle: .channelShuffle

@@ -114,6 +114,9 @@ public enum Op: Hashable, Sendable {
     case flatten
     case dense(inFeatures: Int, units: Int, bias: Bool, activation: Activation?)
     case add
+    /// The element-wise product of its inputs; an input of C×1×1 is broadcast over H×W (squeeze-and-excitation's
+    /// gate, PyTorch's `x * scale`).
+    case multiply
     case concat
     /// Appends zero channels up to `channels` (ENet's downsampling shortcut).
     case channelPad(channels: Int)
@@ -134,7 +137,8 @@ public enum Op: Hashable, Sendable {
         switch self {
         case .dropout, .flatten, .identity: true
         case .input, .conv, .convTranspose, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm,
-            .localResponseNorm, .activation, .prelu, .softmax, .dense, .add, .concat, .channelPad, .channelShuffle:
+            .localResponseNorm, .activation, .prelu, .softmax, .dense, .add, .multiply, .concat, .channelPad,
+            .channelShuffle:
             false
         }
     }

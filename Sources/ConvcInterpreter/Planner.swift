@@ -116,6 +116,7 @@ struct Planner {
             case .activation(let activation): addReference(.activation(activation), for: layer)
             case .softmax: addReference(.softmax, for: layer)
             case .add: addReference(.add, for: layer)
+            case .multiply: addReference(.multiply, for: layer)
             case .concat: addReference(.concat, for: layer)
             case .channelPad: addReference(.channelPad, for: layer)
             case .channelShuffle(let groups): addReference(.channelShuffle(groups: groups), for: layer)

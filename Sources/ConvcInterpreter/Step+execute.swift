@@ -26,6 +26,7 @@ struct Step {
         case activation(Activation)
         case softmax
         case add
+        case multiply
         case concat
         case channelPad
         case channelShuffle(groups: Int)
@@ -169,6 +170,27 @@ struct Step {
                 other.withUnsafeBufferPointer { o in
                     let base = o.baseAddress! + n * count
                     for i in 0..<count { y[i] += base[i] }
+                }
+            }
+        case .multiply:
+            // Each input is the output's shape or its C×1×1, broadcast over each channel's plane.
+            let count = out.elementCount, plane = count / out.channels
+            if shapes[0].elementCount == count {
+                y.update(from: x, count: count)
+            } else {
+                for c in 0..<out.channels { (y + c * plane).update(repeating: x[c], count: plane) }
+            }
+            for (index, other) in others.enumerated() {
+                let size = shapes[index + 1].elementCount
+                other.withUnsafeBufferPointer { o in
+                    let base = o.baseAddress! + n * size
+                    if size == count {
+                        for i in 0..<count { y[i] *= base[i] }
+                    } else {
+                        for c in 0..<out.channels {
+                            for i in 0..<plane { y[c * plane + i] *= base[c] }
+                        }
+                    }
                 }
             }
         case .concat:

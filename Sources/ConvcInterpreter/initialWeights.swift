@@ -52,7 +52,7 @@ public func initialWeights(for model: Model, seed: UInt64, randomStatistics: Boo
         case .convTranspose(let conv): fanIn = conv.filters / conv.groups * conv.kernel.h * conv.kernel.w
         case .dense(let inFeatures, _, _, _): fanIn = inFeatures
         case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .activation,
-            .prelu, .softmax, .dropout, .flatten, .add, .concat, .channelPad, .channelShuffle, .identity:
+            .prelu, .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
             fanIn = 1
         }
         let bound = 1 / Float(fanIn).squareRoot()
@@ -68,7 +68,7 @@ public func initialWeights(for model: Model, seed: UInt64, randomStatistics: Boo
             case .prelu:
                 values = .init(repeating: 0.25, count: count)
             case .conv, .convTranspose, .dense, .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool,
-                .localResponseNorm, .activation, .softmax, .dropout, .flatten, .add, .concat, .channelPad, .channelShuffle, .identity:
+                .localResponseNorm, .activation, .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
                 values = (0..<count).map { _ in generator.uniform(-bound, bound) }
             }
             result.append((parameter.name, StoredTensor(shape: parameter.shape, values: values)))

@@ -68,7 +68,7 @@ public func receptiveFields(of model: Model) -> [ReceptiveField] {
                 (inputShape.height + output.h - 1) / output.h, (inputShape.width + output.w - 1) / output.w)
             let stride = Pair(max(inputShape.height / output.h, 1), max(inputShape.width / output.w, 1))
             window(kernel, stride, Pair(1, 1))
-        case .input, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax, .dropout, .dense, .add, .concat,
+        case .input, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax, .dropout, .dense, .add, .multiply, .concat,
             .channelPad, .channelShuffle, .identity:
             // Point-wise, or (dense) after a flatten that already saw the whole input; softmax and LRN mix
             // channels only.

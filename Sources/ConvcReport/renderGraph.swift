@@ -37,7 +37,7 @@ public func renderGraph(_ model: Model) -> String {
             return "{ \"in_features\": \(inFeatures), \"units\": \(units), \"bias\": \(bias), \"activation\": \(activation(a)) }"
         case .channelPad(let channels): return "{ \"channels\": \(channels) }"
         case .channelShuffle(let groups): return "{ \"groups\": \(groups) }"
-        case .globalPool, .softmax, .flatten, .add, .concat, .identity, .input: return "{}"
+        case .globalPool, .softmax, .flatten, .add, .multiply, .concat, .identity, .input: return "{}"
         }
     }
     func kind(_ op: Op) -> String {

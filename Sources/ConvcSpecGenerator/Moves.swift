@@ -42,6 +42,34 @@ extension Builder {
         return tryAppend(nodes, newRefs: collectRefs(nodes))
     }
 
+    /// Squeeze-and-excitation: the compact `squeeze_excitation`, or written out (a global pool, 1×1 convs and a
+    /// gate) with a `multiply` of the map and the gate in either order; now and then a product of equal shapes.
+    mutating func squeezeExcite(_ shape: TensorShape) -> Bool {
+        let squeeze = max(1, shape.channels / rng.pick([1, 2, 4, 16]))
+        if rng.chance(50) {
+            var arguments = [SpecArgument("squeeze_channels", .int(squeeze))]
+            if rng.chance(50) { arguments.append(SpecArgument("activation", .text(rng.pick(["relu", "silu", "hardswish", "none"])))) }
+            if rng.chance(50) { arguments.append(SpecArgument("scale_activation", .text(rng.pick(["sigmoid", "hardsigmoid", "none"])))) }
+            let node = leaf("squeeze_excitation", arguments, named: rng.chance(40))
+            return tryAppend([node], newRefs: collectRefs([node]))
+        }
+        guard let x = nameCurrent() else { return false }
+        let gate = fresh("gate")
+        var nodes: [SpecNode]
+        if rng.chance(80) {
+            nodes = [
+                layer("global_avg_pool"),
+                layer("conv", ("filters", .int(squeeze)), ("kernel", .int(1)), ("activation", .text("relu"))),
+                layer("conv", ("filters", .int(shape.channels)), ("kernel", .int(1))),
+                layer(rng.pick(["sigmoid", "hardsigmoid"]), ("name", reference(gate))),
+            ]
+        } else {
+            nodes = [layer("conv", ("filters", .int(shape.channels)), ("kernel", .int(1)), ("activation", .text("sigmoid")), ("name", reference(gate)))]
+        }
+        nodes.append(layer("multiply", ("inputs", .list(rng.shuffled([x, gate]).map(reference))), named: rng.chance(40)))
+        return tryAppend(nodes, newRefs: collectRefs(nodes))
+    }
+
     /// Several named writers on `x`, concatenated by `inputs:`, with other readers of the slices (a global pool,
     /// a 1×1 or depthwise conv, a max pool): slices of an in-place concat whose other readers could read NCHWc.
     /// Then a join of the pooled slice with a full-map conv of the concat, or a continuation from the concat.

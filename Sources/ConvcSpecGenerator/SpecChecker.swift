@@ -96,6 +96,10 @@ let layerSchema: [String: [(key: String, type: ArgumentKind, required: Bool)]] =
         "concat": [("inputs", .layerNames, false)],
         "channel_pad": [("channels", .integer(1), true)],
         "channel_shuffle": [("groups", .integer(1), true)],
+        "multiply": [("inputs", .layerNames, true)],
+        "squeeze_excitation": [
+            ("squeeze_channels", .integer(1), true), ("activation", .activation, false), ("scale_activation", .activation, false),
+        ],
     ]
     return table.mapValues { $0.map { (key: $0.0, type: $0.1, required: $0.2) } + [(key: "name", type: .layerName, required: false), (key: "input", type: .layerName, required: false)] }
 }()
@@ -645,6 +649,30 @@ private struct Checker {
             result.params += units * shape.channels + (bias ? units : 0)
             result.macs += units * shape.channels
             return produced(TensorShape([units]))
+
+        case "multiply":
+            guard case .list(let items)? = a["inputs"] else { throw fail("multiply needs inputs") }
+            let shapes = try items.map { try resolve(nameText($0, what: "inputs"), from: scope).shape }
+            guard shapes.count >= 2 else { throw fail("multiply needs two inputs") }
+            let largest = shapes.max { $0.elements < $1.elements }!
+            for s in shapes where s != largest && !(largest.isMap && s == .chw(largest.channels, 1, 1)) {
+                throw fail("multiply of \(largest.dims) and \(s.dims)")
+            }
+            return produced(largest)
+
+        case "squeeze_excitation":
+            try needMap()
+            let squeeze = int("squeeze_channels", 1)
+            // fc1 and fc2: 1×1 convs with bias between C and the squeeze channels.
+            result.params += 2 * squeeze * shape.channels + squeeze + shape.channels
+            result.macs += 2 * squeeze * shape.channels
+            // avgpool, fc1, activation, fc2, scale_activation (each activation unless 'none'), then the product.
+            var inner: [(String, TensorShape)] = [("avgpool", .chw(shape.channels, 1, 1)), ("fc1", .chw(squeeze, 1, 1))]
+            if a["activation"] != .text("none") { inner.append(("activation", .chw(squeeze, 1, 1))) }
+            inner.append(("fc2", .chw(shape.channels, 1, 1)))
+            if a["scale_activation"] != .text("none") { inner.append(("scale_activation", .chw(shape.channels, 1, 1))) }
+            for (child, s) in inner { _ = addLayer(path + [child], Produced(shape: s)) }
+            return produced(shape)
 
         case "channel_shuffle":
             try needMap()

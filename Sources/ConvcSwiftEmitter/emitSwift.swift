@@ -248,7 +248,7 @@ struct Emitter {
                 case .prelu(let perChannel):
                     w.line("try Self.copySlopes(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), channels: \(layer.outputShape.channels), perChannel: \(perChannel))")
                 case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .activation, .softmax,
-                    .dropout, .flatten, .add, .concat, .channelPad, .channelShuffle, .identity:
+                    .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
                     break
                 }
             }

@@ -71,7 +71,7 @@ extension Emitter {
         case .dense(let inFeatures, let units, _, _): text += " \(inFeatures)→\(units)"
         case .pool(let p): text += " \(p.kernel), stride \(p.stride), padding \(p.padding)" + (p.ceilMode ? ", ceil mode" : "")
         case .input, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu,
-            .softmax, .dropout, .flatten, .add, .concat, .channelPad, .channelShuffle, .identity:
+            .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
             break
         }
         if let bn = step.foldedBatchNorm { text += ", + \(layer(bn).name) folded" }

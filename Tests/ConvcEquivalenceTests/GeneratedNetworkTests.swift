@@ -32,6 +32,8 @@ let generatedNetworks: [String: GeneratedNetwork] = [
     "googlenet": GeneratedNetwork(forward: { try Googlenet(tensors: $0).predict($1, threads: 2) }, activationFloats: Googlenet.activationFloats, layers: Googlenet.layers),
     "lenet5": GeneratedNetwork(forward: { try Lenet5(tensors: $0).predict($1, threads: 2) }, activationFloats: Lenet5.activationFloats, layers: Lenet5.layers),
     "mobilenet_v1": GeneratedNetwork(forward: { try MobilenetV1(tensors: $0).predict($1, threads: 2) }, activationFloats: MobilenetV1.activationFloats, layers: MobilenetV1.layers),
+    "mobilenet_v3_large": GeneratedNetwork(forward: { try MobilenetV3Large(tensors: $0).predict($1, threads: 2) }, activationFloats: MobilenetV3Large.activationFloats, layers: MobilenetV3Large.layers),
+    "mobilenet_v3_small": GeneratedNetwork(forward: { try MobilenetV3Small(tensors: $0).predict($1, threads: 2) }, activationFloats: MobilenetV3Small.activationFloats, layers: MobilenetV3Small.layers),
     "nin_cifar10": GeneratedNetwork(forward: { try NinCifar10(tensors: $0).predict($1, threads: 2) }, activationFloats: NinCifar10.activationFloats, layers: NinCifar10.layers),
     "resnet18": GeneratedNetwork(forward: { try Resnet18(tensors: $0).predict($1, threads: 2) }, activationFloats: Resnet18.activationFloats, layers: Resnet18.layers),
     "resnet34": GeneratedNetwork(forward: { try Resnet34(tensors: $0).predict($1, threads: 2) }, activationFloats: Resnet34.activationFloats, layers: Resnet34.layers),

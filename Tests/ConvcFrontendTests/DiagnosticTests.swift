@@ -127,6 +127,56 @@ import Testing
             [.init("1️⃣", "'channel_shuffle_1' shuffles 6 channels in 4 groups; groups must divide the channels")])
     }
 
+    @Test func multiplyNeedsEqualShapesOrAPerChannelGate() {
+        assertDiagnostics(
+            """
+            input: [6, 4, 4]
+            layers:
+              - relu: { name: x }
+              - max_pool: { name: half, kernel: 2 }
+              - conv: { name: gate, filters: 3, kernel: 1, input: x }
+              - multiply: { inputs: [x, 1️⃣half] }
+              - global_avg_pool: { name: g3, input: gate }
+              - multiply: { inputs: [x, 2️⃣g3] }
+              - squeeze_excitation: { squeeze_channels: 3, input: x }
+              - flatten: { name: flat }
+              - 3️⃣squeeze_excitation: { squeeze_channels: 3 }
+              - 4️⃣multiply: { inputs: [flat] }
+            """,
+            [
+                .init("1️⃣", "'multiply' multiplies 'x' (6×4×4) by 'half' (6×2×2); the other input must have the same shape, or 6×1×1 to scale each channel"),
+                .init("2️⃣", "'multiply_1' multiplies 'x' (6×4×4) by 'g3' (3×1×1); the other input must have the same shape, or 6×1×1 to scale each channel"),
+                .init("3️⃣", "'squeeze_excitation_1' (squeeze_excitation) needs a C×H×W input, but 'flat' gives 96"),
+                .init("4️⃣", "'multiply' needs 'inputs' with at least two earlier layers"),
+            ])
+    }
+
+    @Test func transparentBlocksAreCheckedAtTheirKeys() {
+        assertDiagnostics(
+            """
+            input: [3, 8, 8]
+            blocks:
+              same(filters):
+                transparent: true
+                layers: [conv: { filters: $filters, kernel: 1 }]
+              loose:
+                transparent: 1️⃣yes please
+                layers: [relu]
+              odd:
+                2️⃣layer: [relu]
+              empty: 3️⃣{ transparent: true }
+            layers:
+              - same: { 4️⃣name: s, filters: 4 }
+              - same: { filters: 4 }
+            """,
+            [
+                .init("1️⃣", "'transparent' of block 'loose' must be true or false"),
+                .init("2️⃣", "block 'odd' has no key 'layer'; did you mean 'layers'? a block is a list of layers or { transparent: true, layers: [...] }"),
+                .init("3️⃣", "block 'empty' needs 'layers' (a list of layers)"),
+                .init("4️⃣", "block 'same' is transparent: its layers are named where it is used, so an instance takes no 'name'"),
+            ])
+    }
+
     @Test func unknownKeyIsOneErrorNotAlsoAMissingKey() {
         assertDiagnostics(
             """

@@ -206,3 +206,55 @@ import Testing
         #expect(model.nonTrainableParameterCount == 128)
     }
 }
+
+@Suite struct SqueezeExcitationShapes {
+    @Test func squeezeExcitationIsTorchvisionsModules() throws {
+        let model = try compileModel(
+            """
+            input: [16, 56, 56]
+            layers:
+              - group:
+                  name: block
+                  layers:
+                    - relu
+                    - squeeze_excitation: { squeeze_channels: 8, scale_activation: hardsigmoid }
+            """)
+        // MobileNet v3 small's features.1.block.1: avgpool, fc1, activation, fc2, scale_activation, then the product.
+        #expect(model.layers.dropFirst().map(\.name) == [
+            "block.0", "block.1.avgpool", "block.1.fc1", "block.1.activation", "block.1.fc2", "block.1.scale_activation",
+            "block.1",
+        ])
+        #expect(model.layers.map(\.op.kindName).suffix(6) == ["global_avg_pool", "conv", "relu", "conv", "hardsigmoid", "multiply"])
+        // fc1: 16·8 + 8 = 136; fc2: 8·16 + 16 = 144 (torchvision's figures)
+        #expect(model.layer("block.1.fc1")?.trainableParameterCount == 136)
+        #expect(model.layer("block.1.fc2")?.trainableParameterCount == 144)
+        #expect(model.layer("block.1.fc2")?.parameters.map(\.shape) == [[16, 8, 1, 1], [16]])
+        // 16·8 + 8·16 multiply-accumulates on 1×1 maps
+        #expect(model.macs == 256)
+        #expect(model.layer("block.1.scale_activation")?.outputShape == .chw(16, 1, 1))
+        #expect(model.outputShape == .chw(16, 56, 56))
+        #expect(model.layer("block.1")?.inputs == [1, 6])
+    }
+
+    @Test func multiplyBroadcastsAPerChannelGateInEitherOrder() throws {
+        let model = try compileModel(
+            """
+            input: [4, 6, 6]
+            layers:
+              - relu: { name: x }
+              - global_avg_pool
+              - sigmoid: { name: gate }
+              - multiply: { name: a, inputs: [gate, x] }
+              - multiply: { name: b, inputs: [a, x, gate] }
+              - squeeze_excitation: { squeeze_channels: 2, activation: none, scale_activation: none }
+            """)
+        #expect(model.layer("a")?.outputShape == .chw(4, 6, 6))
+        // one product per output element and extra input: 144 and 288
+        #expect(model.layer("a")?.otherOps == 144)
+        #expect(model.layer("b")?.otherOps == 288)
+        // without its activations: avgpool, fc1, fc2, product
+        #expect(model.layers.suffix(4).map(\.name) == [
+            "squeeze_excitation.avgpool", "squeeze_excitation.fc1", "squeeze_excitation.fc2", "squeeze_excitation",
+        ])
+    }
+}

@@ -92,6 +92,39 @@ let basicBlockSpec = """
         #expect(model.layer("features.2")?.parameters[0].shape == [8, 8, 3, 3])
     }
 
+    @Test func aTransparentBlockNamesItsLayersWhereItIsUsed() throws {
+        // torchvision's Conv2dNormActivation is a Sequential of its own: features.1.0 (conv), features.1.1 (bn).
+        let model = try compileModel(
+            """
+            input: [3, 16, 16]
+            blocks:
+              conv_bn(filters):
+                transparent: true
+                layers:
+                  - group: [conv: { filters: $filters, kernel: 3, padding: 1 }, batch_norm]
+              plain(filters):
+                - conv: { filters: $filters, kernel: 1 }
+            layers:
+              - group:
+                  name: features
+                  layers:
+                    - conv_bn: { filters: 8 }
+                    - conv_bn: { filters: 4 }
+                    - plain: { filters: 2 }
+              - conv_bn: { filters: 2 }
+              - conv_bn: { filters: 2 }
+            """)
+        #expect(
+            model.layers.map(\.name) == [
+                "input", "features.0.0", "features.0.1", "features.1.0", "features.1.1", "features.2.conv",
+                "group.0", "group.1", "group_1.0", "group_1.1",
+            ])
+        #expect(model.layer("features.1.0")?.parameters[0].shape == [4, 8, 3, 3])
+        // A transparent instance adds no scope of its own; the opaque one does.
+        #expect(model.scopes.contains(Scope(path: ["features", "2"], kind: "plain")))
+        #expect(!model.scopes.contains { $0.kind == "conv_bn" })
+    }
+
     @Test func blockArgumentsTakeArithmeticAndDefaults() throws {
         let model = try compileModel(
             """

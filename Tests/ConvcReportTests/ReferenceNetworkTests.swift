@@ -1,5 +1,6 @@
-// Every spec in specs/ against PyTorch's own figures (Tests/Fixtures/reference-layers.json, a copy of the
-// reference data built from torchvision 0.29.2 and hand-written PyTorch models) and against its golden summary.
+// Every spec in specs/ against PyTorch's own figures (Tests/Fixtures/reference-layers.json and
+// reference-modern.json, copies of the reference data built from torchvision 0.29.2 and hand-written PyTorch
+// models) and against its golden summary.
 
 import ConvcFrontend
 import ConvcIR
@@ -15,6 +16,7 @@ let referenceNames: [String: String] = [
     "resnet34.yaml": "resnet34", "resnet50.yaml": "resnet50", "resnet101.yaml": "resnet101",
     "resnet152.yaml": "resnet152", "vgg11.yaml": "vgg11", "vgg13.yaml": "vgg13", "vgg16.yaml": "vgg16",
     "vgg16_bn.yaml": "vgg16_bn", "vgg19.yaml": "vgg19",
+    "mobilenet_v3_small.yaml": "mobilenet_v3_small", "mobilenet_v3_large.yaml": "mobilenet_v3_large",
 ]
 
 struct ReferenceLayer: Decodable {
@@ -31,21 +33,34 @@ struct ReferenceModel: Decodable {
     var batch_norm_running_stats: Int
     var macs: Int
     var layers: [ReferenceLayer]
+    /// Parameter and buffer names with their shapes (modern networks only; `num_batches_tracked` left out).
+    var state_dict: [String: [Int]]?
 }
 
+/// The classic networks (shapes with the batch) and the modern ones (totals' shapes without it, written here
+/// with the batch of 1 so both read alike).
 let referenceModels: [String: ReferenceModel] = {
     struct File: Decodable { var models: [String: ReferenceModel] }
-    let url = packageRoot.appendingPathComponent("Tests/Fixtures/reference-layers.json")
-    guard let data = try? Data(contentsOf: url), let file = try? JSONDecoder().decode(File.self, from: data) else {
-        return [:]
+    func load(_ file: String) -> [String: ReferenceModel] {
+        let url = packageRoot.appendingPathComponent("Tests/Fixtures/" + file)
+        guard let data = try? Data(contentsOf: url), let file = try? JSONDecoder().decode(File.self, from: data) else {
+            return [:]
+        }
+        return file.models
     }
-    return file.models
+    let modern = load("reference-modern.json").mapValues { model in
+        var batched = model
+        batched.input_shape = [1] + model.input_shape
+        batched.output_shape = [1] + model.output_shape
+        return batched
+    }
+    return load("reference-layers.json").merging(modern) { classic, _ in classic }
 }()
 
 @Suite struct ReferenceNetworks {
     @Test func everySpecHasAReference() {
         #expect(Set(referenceSpecs) == Set(referenceNames.keys))
-        #expect(referenceModels.count == 18)
+        #expect(referenceModels.count == 18 + 10)
     }
 
     @Test(arguments: referenceSpecs)
@@ -79,6 +94,13 @@ let referenceModels: [String: ReferenceModel] = {
         }
         #expect(matchedParameterLayers == reference.layers.filter { $0.params > 0 }.count)
         #expect(model.layers.filter { $0.trainableParameterCount > 0 }.count == matchedParameterLayers)
+
+        // Every name and shape PyTorch saves, so its weights load without renaming.
+        if let stateDict = reference.state_dict {
+            let ours = model.layers.flatMap(\.parameters).map { ($0.name, $0.shape) }
+            #expect(ours.count == stateDict.count)
+            #expect(Dictionary(ours, uniquingKeysWith: { first, _ in first }) == stateDict)
+        }
     }
 
     @Test(arguments: referenceSpecs)

@@ -32,6 +32,8 @@ final class NameScope {
     let numbered: Bool
     var nextIndex = 0
     var reserved: Set<String> = []
+    /// Transparent blocks whose literal names are already in `reserved`.
+    var reservedBlocks: Set<String> = []
     var used: [String: SourceLocation] = [:]
     /// The next suffix to try per kind, so naming n unnamed layers of a kind stays linear.
     var nextSuffix: [String: Int] = [:]
@@ -345,6 +347,17 @@ struct Elaborator {
                 failed = true
             }
         }
+        if block.transparent {
+            if let name = item.argument("name") {
+                diagnostics.error(
+                    "block '\(blockName)' is transparent: its layers are named where it is used, so an instance takes no 'name'",
+                    category: "InvalidValue", at: name.key.location,
+                    notes: [Note("block '\(blockName)' is defined here", at: block.location)])
+                return .poisoned
+            }
+            if failed { return .poisoned }
+            return expand(block, instance: item, input: input, scope: scope, environment: inner)
+        }
         guard let path = assignName(item, kind: blockName, scope: scope, environment: environment) else {
             return .poisoned
         }
@@ -353,16 +366,24 @@ struct Elaborator {
         let innerScope = NameScope(path: path, numbered: false)
         reserveNames(block.body, in: innerScope)
         scopes.append(Scope(path: path, kind: blockName))
-        blockStack.append((blockName, item.kind.location))
+        let output = expand(block, instance: item, input: input, scope: innerScope, environment: inner)
+        names[path.joined(separator: ".")] = output.layer
+        return output
+    }
+
+    /// A block's layers in `scope`: the instance's own, or for a transparent block the enclosing one.
+    mutating func expand(
+        _ block: BlockSpec, instance item: LayerSpec, input: Flow, scope: NameScope, environment: Environment
+    ) -> Flow {
+        blockStack.append((block.name, item.kind.location))
         let errorsBefore = diagnostics.errorCount
-        let output = elaborate(block.body, input: input, scope: innerScope, environment: inner)
+        let output = elaborate(block.body, input: input, scope: scope, environment: environment)
         blockStack.removeLast()
         if diagnostics.errorCount > errorsBefore {
             // Point from errors inside the block back to this instance.
             diagnostics.appendNote(
-                Note("in block '\(blockName)' instantiated here", at: item.kind.location), toErrorsAfter: errorsBefore)
+                Note("in block '\(block.name)' instantiated here", at: item.kind.location), toErrorsAfter: errorsBefore)
         }
-        names[path.joined(separator: ".")] = output.layer
         return output
     }
 
@@ -513,6 +534,12 @@ struct Elaborator {
     /// Literal names written in a scope (including transparent children), so auto names avoid them.
     func reserveNames(_ items: [LayerSpec], in scope: NameScope) {
         for item in items {
+            // A transparent block's layers are named here too: its names once per scope, so neither a cycle (diagnosed
+            // when expanded) nor many instances repeat the walk.
+            if item.isBlockInstance, let block = spec.blocks[item.kind.value], block.transparent {
+                if scope.reservedBlocks.insert(block.name).inserted { reserveNames(block.body, in: scope) }
+                continue
+            }
             if let name = item.argument("name"), case .string(let text) = name.value.value {
                 scope.reserved.insert(text)
             }

@@ -17,7 +17,7 @@ extension Elaborator {
         let location = item.kind.location
 
         // Layers that read named layers rather than the previous one.
-        if layerKind == .add || layerKind == .concat {
+        if layerKind == .add || layerKind == .multiply || layerKind == .concat {
             let references = arguments.strings("inputs") ?? []
             var flows: [(Flow, SourceLocation)] = []
             if arguments.has("inputs") {
@@ -29,6 +29,7 @@ extension Elaborator {
                 flows = [(input, location)]
             }
             if layerKind == .concat { return concatenate(flows, path: path, location: location) }
+            if layerKind == .multiply { return multiply(flows, path: path, location: location) }
             return add(flows, path: path, location: location)
         }
 
@@ -319,7 +320,15 @@ extension Elaborator {
             return addLayer(
                 path: path, op: .channelShuffle(groups: groups), inputs: [input.layer], shape: shape, location: location)
 
-        case .add, .concat, .group, .repeat, .residual:
+        case .squeezeExcitation:
+            guard needFeatureMap() else { return .poisoned }
+            return squeezeExcitation(
+                input, shape: shape, squeezeChannels: arguments.int("squeeze_channels", default: 1),
+                activation: arguments.has("activation") ? arguments.activation() : .relu,
+                gate: arguments.has("scale_activation") ? arguments.activation("scale_activation") : .sigmoid,
+                path: path, location: location)
+
+        case .add, .multiply, .concat, .group, .repeat, .residual:
             // Named-input layers return above; structures are elaborated by `elaborate(_:)` before this.
             diagnostics.error("internal error: '\(kind)' reached the leaf rules", category: "Internal", at: location)
             return .poisoned
@@ -347,6 +356,72 @@ extension Elaborator {
         return addLayer(
             path: path, op: .add, inputs: flows.map { $0.0.layer }, shape: shapes[0],
             otherOps: shapes[0].elementCount * (flows.count - 1), location: location)
+    }
+
+    /// PyTorch's `a * b` for what CNNs multiply: equal shapes, or a C×1×1 gate broadcast over a C×H×W map.
+    mutating func multiply(_ flows: [(Flow, SourceLocation)], path: [String], location: SourceLocation) -> Flow {
+        guard flows.count >= 2 else {
+            diagnostics.error(
+                "'multiply' needs 'inputs' with at least two earlier layers", category: "MissingKey", at: location)
+            return .poisoned
+        }
+        var shapes: [Shape] = []
+        for (flow, _) in flows {
+            guard let shape = flow.shape else { return .poisoned }
+            shapes.append(shape)
+        }
+        // The result has the largest input's shape; every other input equals it or is its C×1×1.
+        let result = shapes.max { $0.elementCount < $1.elementCount }!
+        for (index, shape) in shapes.enumerated() where shape != result {
+            let broadcasts = result.isFeatureMap && shape == .chw(result.channels, 1, 1)
+            guard broadcasts else {
+                let largest = layers[flows[shapes.firstIndex(of: result)!].0.layer].name
+                let allowed = result.isFeatureMap ? "the same shape, or \(result.channels)×1×1 to scale each channel" : "the same shape"
+                diagnostics.error(
+                    "'\(path.joined(separator: "."))' multiplies '\(largest)' (\(result)) by '\(layers[flows[index].0.layer].name)' (\(shape)); the other input must have \(allowed)",
+                    category: "ShapeMismatch", at: flows[index].1)
+                return .poisoned
+            }
+        }
+        return addLayer(
+            path: path, op: .multiply, inputs: flows.map { $0.0.layer }, shape: result,
+            otherOps: result.elementCount * (flows.count - 1), location: location)
+    }
+
+    /// torchvision's SqueezeExcitation as its modules: `avgpool`, `fc1` (1×1 conv to the squeeze channels),
+    /// `activation`, `fc2` (1×1 conv back), `scale_activation`, and the product with the input, which takes the
+    /// block's own name (its forward returns `scale * input`).
+    mutating func squeezeExcitation(
+        _ input: Flow, shape: Shape, squeezeChannels: Int, activation: Activation?, gate: Activation?, path: [String],
+        location: SourceLocation
+    ) -> Flow {
+        scopes.append(Scope(path: path, kind: LayerKind.squeezeExcitation.spelling))
+        var flow = addLayer(
+            path: path + ["avgpool"], op: .globalPool(.average), inputs: [input.layer],
+            shape: .chw(shape.channels, 1, 1), otherOps: shape.elementCount, location: location)
+        func pointwise(_ name: String, _ inChannels: Int, _ filters: Int, from input: Flow) -> Flow? {
+            let conv = Convolution(
+                inChannels: inChannels, filters: filters, kernel: Pair(1, 1), stride: Pair(1, 1), padding: .zero,
+                dilation: Pair(1, 1), groups: 1, bias: true)
+            return addConvolution(conv, path: path + [name], input: input, inputShape: .chw(inChannels, 1, 1), location: location)
+        }
+        guard let squeezed = pointwise("fc1", shape.channels, squeezeChannels, from: flow) else { return .poisoned }
+        flow = squeezed
+        if let activation {
+            flow = addLayer(
+                path: path + ["activation"], op: .activation(activation), inputs: [flow.layer],
+                shape: .chw(squeezeChannels, 1, 1), otherOps: squeezeChannels, location: location)
+        }
+        guard let expanded = pointwise("fc2", squeezeChannels, shape.channels, from: flow) else { return .poisoned }
+        flow = expanded
+        if let gate {
+            flow = addLayer(
+                path: path + ["scale_activation"], op: .activation(gate), inputs: [flow.layer],
+                shape: .chw(shape.channels, 1, 1), otherOps: shape.channels, location: location)
+        }
+        return addLayer(
+            path: path, op: .multiply, inputs: [input.layer, flow.layer], shape: shape, otherOps: shape.elementCount,
+            location: location)
     }
 
     // MARK: Shared rules

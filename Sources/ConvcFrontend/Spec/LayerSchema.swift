@@ -179,6 +179,9 @@ public enum LayerSchema {
             "fully connected layer (Linear)")
         case .add:
             ([KeySchema("inputs", .layerNames)], "element-wise sum of named layers")
+        case .multiply:
+            ([KeySchema("inputs", .layerNames, required: true)],
+            "element-wise product of named layers; a C×1×1 input is broadcast over H×W")
         case .concat:
             ([KeySchema("inputs", .layerNames)], "concatenation on channels")
         case .channelPad:
@@ -186,6 +189,12 @@ public enum LayerSchema {
             "appends zero channels up to 'channels' (ENet shortcut)")
         case .channelShuffle:
             ([KeySchema("groups", positive, required: true)], "interleaves channel groups (ChannelShuffle)")
+        case .squeezeExcitation:
+            ([
+                KeySchema("squeeze_channels", positive, required: true), KeySchema("activation", .activation),
+                KeySchema("scale_activation", .activation),
+            ],
+            "x · gate(fc2(act(fc1(avgpool(x))))) (torchvision's SqueezeExcitation)")
         case .identity:
             ([], "passes its input through")
         case .group:

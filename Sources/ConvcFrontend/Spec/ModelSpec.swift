@@ -87,6 +87,9 @@ public struct BlockSpec: Hashable, Sendable {
     public var name: String
     public var parameters: [Parameter]
     public var body: [LayerSpec]
+    /// A transparent block has no naming scope: its layers are named where it is instantiated, as if written
+    /// there (a helper that returns layers for an `nn.Sequential`, not a module of its own).
+    public var transparent: Bool = false
     public var location: SourceLocation
 }
 

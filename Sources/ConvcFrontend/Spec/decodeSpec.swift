@@ -271,12 +271,49 @@ struct SpecDecoder {
                         BlockSpec.Parameter(
                             name: parameter.name, defaultValue: defaultValue, location: keyNode.location))
                 }
-                let body = decodeLayerList(value, context: "block '\(name)'")
+                let (body, transparent) = decodeBlockBody(value, name: name)
                 blocks[name] = BlockSpec(
-                    name: name, parameters: decodedParameters, body: body, location: keyNode.location)
+                    name: name, parameters: decodedParameters, body: body, transparent: transparent,
+                    location: keyNode.location)
             }
         }
         return blocks
+    }
+
+    /// A block's layers: a list, or `{ transparent: true, layers: [...] }`.
+    mutating func decodeBlockBody(_ node: YAMLNode, name: String) -> (body: [LayerSpec], transparent: Bool) {
+        guard let pairs = node.mapping else { return (decodeLayerList(node, context: "block '\(name)'"), false) }
+        var transparent = false
+        var body: [LayerSpec]?
+        var misspelt = false
+        for (keyNode, value) in pairs {
+            switch keyNode.scalar {
+            case "layers": body = decodeLayerList(value, context: "block '\(name)'")
+            case "transparent":
+                guard let flag = value.scalar.flatMap(Bool.init) else {
+                    diagnostics.error(
+                        "'transparent' of block '\(name)' must be true or false", category: "WrongType",
+                        at: value.location)
+                    continue
+                }
+                transparent = flag
+            default:
+                let key = keyNode.scalar ?? ""
+                let hint = closestMatch(to: key, in: ["layers", "transparent"]).map { "did you mean '\($0)'? " } ?? ""
+                diagnostics.error(
+                    "block '\(name)' has no key '\(key)'; \(hint)a block is a list of layers or { transparent: true, layers: [...] }",
+                    category: "UnknownKey", at: keyNode.location)
+                misspelt = true
+            }
+        }
+        guard let body else {
+            // A misspelt `layers` is one error, not also a missing key.
+            if misspelt { return ([], transparent) }
+            diagnostics.error(
+                "block '\(name)' needs 'layers' (a list of layers)", category: "MissingKey", at: node.location)
+            return ([], transparent)
+        }
+        return (body, transparent)
     }
 
     /// `basic(filters, stride = 1)` → name and parameters with default texts.

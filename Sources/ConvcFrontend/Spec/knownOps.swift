@@ -67,7 +67,8 @@ private let knownOps: [String: KnownOp] = {
     for name in ["pixelshuffle", "depthtospace"] { table[name] = .unsupported("PyTorch's nn.PixelShuffle") }
     spelled(.channelShuffle, ["channelshuffle", "shuffle"], as: "PyTorch's nn.ChannelShuffle")
     for name in ["split", "chunk", "slice"] { table[name] = .unsupported("a channel split (torch.chunk, ONNX Split)") }
-    for name in ["mul", "multiply", "scale"] { table[name] = .unsupported("an element-wise multiply (ONNX Mul)") }
+    spelled(.multiply, ["mul", "multiply", "product", "prod"], as: "an element-wise product, ONNX Mul")
+    table["scale"] = .unsupported("a learned per-channel scale")
     for name in ["pad", "zeropad", "constantpad", "reflectionpad", "replicationpad"] {
         table[name] = .unsupported("padding as a layer (PyTorch's nn.ZeroPad2d, ONNX Pad)")
     }
@@ -75,7 +76,7 @@ private let knownOps: [String: KnownOp] = {
     for name in ["hardtanh", "elu", "selu", "celu", "mish", "softplus", "softsign", "logsoftmax"] {
         table[name] = .unsupported("the activation '\(name)'")
     }
-    for name in ["squeezeexcitation", "se"] { table[name] = .unsupported("squeeze-and-excitation (torchvision's SqueezeExcitation)") }
+    spelled(.squeezeExcitation, ["squeezeexcitation", "squeezeexcite", "se", "seblock", "selayer"], as: "torchvision's SqueezeExcitation")
     for name in ["stochasticdepth", "droppath"] { table[name] = .unsupported("stochastic depth (identity at inference: write 'identity')") }
     for (name, module) in [("lstm", "LSTM"), ("gru", "GRU"), ("rnn", "RNN"), ("embedding", "Embedding"),
                            ("multiheadattention", "MultiheadAttention"), ("transformer", "Transformer")] {

@@ -99,7 +99,7 @@ public func planExecution(_ model: Model, options: PlanOptions = .full) -> Execu
         case .dense(_, _, _, let activation): canFold = activation == nil; canFuse = activation == nil
         case .batchNorm: canFuse = true
         case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .activation, .prelu,
-            .softmax, .dropout, .flatten, .add, .concat, .channelPad, .channelShuffle, .identity:
+            .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
             break
         }
         if canFold, let next = soleReader(layer.id), case .batchNorm = next.op {

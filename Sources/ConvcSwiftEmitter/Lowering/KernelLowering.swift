@@ -42,6 +42,7 @@ struct KernelLowering {
             case .prelu: lowerPReLU(output, into: &w)
             case .softmax: lowerSoftmax(input: inputs[0], into: &w)
             case .add: lowerAdd(output, operands: inputs.count, into: &w)
+            case .multiply: lowerMultiply(inputs, output: output, into: &w)
             case .concat: lowerConcat(inputs, into: &w)
             case .channelPad: lowerChannelPad(input: inputs[0], output: output, into: &w)
             case .channelShuffle(let groups): lowerChannelShuffle(groups: groups, input: inputs[0], into: &w)

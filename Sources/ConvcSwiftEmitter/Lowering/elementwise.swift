@@ -71,6 +71,29 @@ extension KernelLowering {
         }
     }
 
+    /// Inputs of the output's shape are read element by element; a C×1×1 input is read once per channel.
+    func lowerMultiply(_ inputs: [Shape], output: Shape, into w: inout SwiftWriter) {
+        let count = output.elementCount
+        let operand = { (index: Int) in index == 0 ? "x" : "x\(index)" }
+        let broadcast = inputs.map { $0.elementCount != count }
+        guard broadcast.contains(true) else {
+            w.block("for i in 0..<\(literal(count))") { w in
+                w.line("y[i] = " + inputs.indices.map { "\(operand($0))[i]" }.joined(separator: " * "))
+            }
+            return
+        }
+        let plane = count / output.channels
+        let scales = inputs.indices.filter { broadcast[$0] }
+        w.block("for c in 0..<\(output.channels)") { w in
+            w.line("let s = " + scales.map { "\(operand($0))[c]" }.joined(separator: " * "))
+            let maps = inputs.indices.filter { !broadcast[$0] }
+            let index = Index("c") * plane + Index("i")
+            w.block("for i in 0..<\(literal(plane))") { w in
+                w.line("y[\(index)] = " + maps.map { "\(operand($0))[\(index)]" }.joined(separator: " * ") + " * s")
+            }
+        }
+    }
+
     func lowerConcat(_ inputs: [Shape], into w: inout SwiftWriter) {
         var offset = 0
         for (index, shape) in inputs.enumerated() {

@@ -85,6 +85,8 @@ enum Kernel: Hashable {
     case prelu
     case softmax
     case add
+    /// The product of its inputs; a C×1×1 input scales each channel of the others.
+    case multiply
     case concat
     case channelPad
     /// Channel c · groups + g from input channel g · (C / groups) + c, a plane at a time.

@@ -58,7 +58,7 @@ struct StepPlanner {
         case .dense(_, _, _, let a): return a
         case .activation(let a): return a
         case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .prelu, .softmax,
-            .dropout, .flatten, .add, .concat, .channelPad, .channelShuffle, .identity:
+            .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
             return nil
         }
     }
@@ -119,6 +119,7 @@ struct StepPlanner {
             plan.weights = perChannel
         case .softmax: plan.kernel = .softmax
         case .add: plan.kernel = .add
+        case .multiply: plan.kernel = .multiply
         case .concat: plan.kernel = .concat
         case .channelPad: plan.kernel = .channelPad
         case .channelShuffle(let groups): plan.kernel = .channelShuffle(groups: groups)

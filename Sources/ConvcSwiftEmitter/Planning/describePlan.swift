@@ -52,6 +52,7 @@ extension Kernel {
         case .prelu: "PReLU"
         case .softmax: "softmax"
         case .add: "add"
+        case .multiply: "multiply (a C×1×1 input per channel)"
         case .concat: "concat (copies)"
         case .channelPad: "channel pad"
         case .channelShuffle(let groups): "channel shuffle of \(groups) groups (plane copies)"

@@ -88,7 +88,7 @@ extension StepPlanner {
         case .pool, .globalPool, .adaptiveAvgPool:
             return isGlobalAverage(main)
         case .input, .convTranspose, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax, .dropout,
-            .flatten, .dense, .add, .concat, .channelPad, .channelShuffle, .identity:
+            .flatten, .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
             return false
         }
     }
@@ -104,7 +104,7 @@ extension StepPlanner {
             return p.kind == .average && p.padding == .zero && p.kernel == Pair(input.height, input.width)
                 && main.outputShape.height == 1 && main.outputShape.width == 1
         case .input, .conv, .convTranspose, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax,
-            .dropout, .flatten, .dense, .add, .concat, .channelPad, .channelShuffle, .identity:
+            .dropout, .flatten, .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
             return false
         }
     }
