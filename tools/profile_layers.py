@@ -69,6 +69,7 @@ def main():
     parser.add_argument("spec")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--target", choices=["avx2", "avx512"], default="avx2", help="the emitted code's register tiles")
     args = parser.parse_args()
     onnx_reference.CONVC = CONVC
     graph = json.loads(subprocess.run([CONVC, "export", args.spec], check=True, capture_output=True, text=True).stdout)
@@ -86,7 +87,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as work:
         folder = os.path.join(work, "emitted")
-        subprocess.run([CONVC, "verify", args.spec, "--profile", "--keep", folder, "--runs", "1"], check=True,
+        subprocess.run([CONVC, "verify", args.spec, "--profile", "--keep", folder, "--runs", "1", "--target", args.target], check=True,
                        capture_output=True, text=True)
         model = onnx_reference.build(graph, onnx_reference.read_safetensors(os.path.join(folder, "weights.safetensors")))
         x = np.load(os.path.join(folder, "input.npy")).reshape([1] + graph["input_shape"]).astype(np.float32)

@@ -508,6 +508,23 @@ extension EmittedSupport {
         deinit { pointer.deallocate() }
     }
 
+    /// The sum of `count` floats, sixteen lanes at a time.
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+        var s = SIMD16<Float>()
+        var i = 0
+        while i &+ 16 <= count {
+            s += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+            i &+= 16
+        }
+        var sum = s.sum()
+        while i < count {
+            sum += p[i]
+            i &+= 1
+        }
+        return sum
+    }
+
     /// A dot product with sixteen partial sums (a plain float reduction stays scalar).
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
@@ -739,24 +756,39 @@ extension EmittedSupport {
         return r.replacing(with: SIMD16<Float>(repeating: 6), where: r .> SIMD16<Float>(repeating: 6))
     }
 
+    // Concrete vector types throughout: the generic `SIMD` forms of these ran lane by lane, 26 times slower.
+
     /// relu6(v + 3) / 6 lane by lane, NaN kept (PyTorch's Hardsigmoid).
     @inline(__always)
-    static func hardsigmoid<V: SIMD>(_ v: V) -> V where V.Scalar == Float {
-        hardswishGate(v) / 6
+    static func hardsigmoid(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        hardswishGate(v) / SIMD8<Float>(repeating: 6)
+    }
+
+    @inline(__always)
+    static func hardsigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        hardswishGate(v) / SIMD16<Float>(repeating: 6)
     }
 
     /// v · relu6(v + 3) / 6 lane by lane, in PyTorch's order of operations (its Hardswish), NaN kept.
     @inline(__always)
-    static func hardswish<V: SIMD>(_ v: V) -> V where V.Scalar == Float {
-        v * hardswishGate(v) / 6
+    static func hardswish(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        v * hardswishGate(v) / SIMD8<Float>(repeating: 6)
+    }
+
+    @inline(__always)
+    static func hardswish(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        v * hardswishGate(v) / SIMD16<Float>(repeating: 6)
     }
 
     /// min(max(v + 3, 0), 6) lane by lane, NaN kept.
     @inline(__always)
-    static func hardswishGate<V: SIMD>(_ v: V) -> V where V.Scalar == Float {
-        let shifted = v + 3
-        let low = shifted.replacing(with: 0, where: shifted .< 0)
-        return low.replacing(with: 6, where: low .> 6)
+    static func hardswishGate(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        relu6(v + SIMD8<Float>(repeating: 3))
+    }
+
+    @inline(__always)
+    static func hardswishGate(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        relu6(v + SIMD16<Float>(repeating: 3))
     }
 
     /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).

@@ -19,6 +19,9 @@ import Testing
         Case(channels: 2, size: (12, 12), filters: 3, kernel: (3, 3), stride: (1, 1), padding: [2, 2, 2, 2], dilation: (2, 2), groups: 1, bias: true),
         Case(channels: 6, size: (7, 7), filters: 6, kernel: (1, 1), stride: (1, 1), padding: [0, 0, 0, 0], dilation: (1, 1), groups: 3, bias: true),
         Case(channels: 8, size: (10, 10), filters: 8, kernel: (3, 3), stride: (2, 2), padding: [1, 1, 1, 1], dilation: (1, 1), groups: 8, bias: true),
+        // Stride-1 depthwise convs run on padded planes: MobileNet v3's 5×5 on 7×7, and a dilated one padded unevenly.
+        Case(channels: 16, size: (7, 7), filters: 16, kernel: (5, 5), stride: (1, 1), padding: [2, 2, 2, 2], dilation: (1, 1), groups: 16, bias: true),
+        Case(channels: 8, size: (9, 6), filters: 8, kernel: (3, 3), stride: (1, 1), padding: [1, 3, 0, 2], dilation: (2, 1), groups: 8, bias: false),
         Case(channels: 40, size: (13, 13), filters: 37, kernel: (3, 3), stride: (1, 1), padding: [1, 1, 1, 1], dilation: (1, 1), groups: 1, bias: true),
         Case(channels: 300, size: (3, 3), filters: 5, kernel: (1, 1), stride: (1, 1), padding: [0, 0, 0, 0], dilation: (1, 1), groups: 1, bias: false),
     ]

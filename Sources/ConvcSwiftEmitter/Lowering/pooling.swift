@@ -113,9 +113,7 @@ extension KernelLowering {
                 w.line("for i in 1..<\(literal(max(plane, 2))) where i < \(literal(plane)) && (p[i] > best || p[i].isNaN) { best = p[i] }")
                 w.line("y[c] = best")
             } else {
-                w.line("var sum: Float = 0")
-                w.line("for i in 0..<\(literal(plane)) { sum += p[i] }")
-                w.line("y[c] = sum / \(literal(Double(plane)))")
+                w.line("y[c] = Self.sum(p, count: \(literal(plane))) / \(literal(Double(plane)))")
             }
         }
     }

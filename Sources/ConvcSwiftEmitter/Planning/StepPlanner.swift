@@ -79,6 +79,11 @@ struct StepPlanner {
             return plan
         }
         switch main.op {
+        case .conv(let c) where isMatrixVector(c, input: inputs[0], epilogue: plan.epilogue):
+            // A 1×1 conv of a 1×1 map (squeeze-and-excitation's) is a dense layer: its weights are already [out, in].
+            plan.kernel = .dense(inFeatures: c.inChannels, units: c.filters)
+            plan.weights = WeightLayout(biasOffset: c.inChannels * c.filters, count: (c.inChannels + 1) * c.filters, arrangement: .pytorch)
+            plan.takesThreads = true
         case .conv(let c):
             let algorithm = convolutionAlgorithm(c, input: inputs[0], output: output, layout: layout, epilogue: plan.epilogue)
             plan.kernel = .convolution(c.geometry, algorithm)
@@ -231,6 +236,12 @@ struct StepPlanner {
 
     /// The weights a conv's kernel reads: blocks of filters, Winograd's transformed filters, channel vectors, or
     /// PyTorch's layout (a depthwise conv's taps interleaved for NCHWc).
+    /// A one-group 1×1 conv, unpadded, of a 1×1 map, with no residual to add.
+    func isMatrixVector(_ c: Convolution, input: Shape, epilogue: Epilogue) -> Bool {
+        c.groups == 1 && c.kernel == Pair(1, 1) && c.padding == .zero && input.height == 1 && input.width == 1
+            && !epilogue.residual
+    }
+
     func convolutionWeights(_ c: Convolution, _ algorithm: ConvolutionAlgorithm, stored: Int) -> WeightLayout {
         let arrangement: WeightArrangement
         switch algorithm {
