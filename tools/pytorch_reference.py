@@ -31,7 +31,8 @@ SEED = 0
 
 # torchvision models with a spec in specs/ of the same name whose tensor names follow the model's state_dict.
 TORCHVISION_MODELS = ("alexnet", "vgg11", "vgg13", "vgg16", "vgg16_bn", "vgg19", "resnet18", "resnet34", "resnet50",
-                      "resnet101", "resnet152", "googlenet", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large")
+                      "resnet101", "resnet152", "googlenet", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large",
+                      "efficientnet_b0")
 
 TINY_RESNET_SPEC = """\
 # A tiny torchvision-style ResNet, the PyTorch reference for loading a state_dict as PyTorch saves it (I64

@@ -349,6 +349,76 @@ extension EmittedSupport {
         relu6(v + SIMD16<Float>(repeating: 3))
     }
 
+    /// e^x lane by lane, within about an ulp: 2^n · e^r with n = round(x / ln 2) (by the 1.5 · 2²³ trick, whose
+    /// low bits are n), r = x − n · ln 2 in two parts, e^r a degree-7 polynomial (Cephes' expf). Inputs are clamped
+    /// to the range where e^x is a normal float; NaN stays NaN.
+    @inline(__always)
+    static func exponential(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let high = SIMD8<Float>(repeating: 88.3762626647949), low = SIMD8<Float>(repeating: -87.3365447504)
+        let clamped = x.replacing(with: high, where: x .> high).replacing(with: low, where: x .< low)
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let shifted = clamped * SIMD8<Float>(repeating: 1.44269504088896341) + magic
+        let n = shifted - magic
+        let r = clamped - n * SIMD8<Float>(repeating: 0.693359375) - n * SIMD8<Float>(repeating: -2.12194440e-4)
+        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+        p = p * r + SIMD8<Float>(repeating: 1.3981999507e-3)
+        p = p * r + SIMD8<Float>(repeating: 8.3334519073e-3)
+        p = p * r + SIMD8<Float>(repeating: 4.1665795894e-2)
+        p = p * r + SIMD8<Float>(repeating: 1.6666665459e-1)
+        p = p * r + SIMD8<Float>(repeating: 5.0000001201e-1)
+        p = p * (r * r) + r + SIMD8<Float>(repeating: 1)
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
+        return (p * scale).replacing(with: x, where: x .!= x)
+    }
+
+    /// 1 / (1 + e^−v) lane by lane (PyTorch's Sigmoid).
+    @inline(__always)
+    static func sigmoid(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8<Float>(repeating: 1) / (SIMD8<Float>(repeating: 1) + exponential(-v))
+    }
+
+    /// v / (1 + e^−v) lane by lane (PyTorch's SiLU).
+    @inline(__always)
+    static func silu(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        v / (SIMD8<Float>(repeating: 1) + exponential(-v))
+    }
+
+    /// e^x lane by lane, within about an ulp: 2^n · e^r with n = round(x / ln 2) (by the 1.5 · 2²³ trick, whose
+    /// low bits are n), r = x − n · ln 2 in two parts, e^r a degree-7 polynomial (Cephes' expf). Inputs are clamped
+    /// to the range where e^x is a normal float; NaN stays NaN.
+    @inline(__always)
+    static func exponential(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let high = SIMD16<Float>(repeating: 88.3762626647949), low = SIMD16<Float>(repeating: -87.3365447504)
+        let clamped = x.replacing(with: high, where: x .> high).replacing(with: low, where: x .< low)
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        let shifted = clamped * SIMD16<Float>(repeating: 1.44269504088896341) + magic
+        let n = shifted - magic
+        let r = clamped - n * SIMD16<Float>(repeating: 0.693359375) - n * SIMD16<Float>(repeating: -2.12194440e-4)
+        var p = SIMD16<Float>(repeating: 1.9875691500e-4)
+        p = p * r + SIMD16<Float>(repeating: 1.3981999507e-3)
+        p = p * r + SIMD16<Float>(repeating: 8.3334519073e-3)
+        p = p * r + SIMD16<Float>(repeating: 4.1665795894e-2)
+        p = p * r + SIMD16<Float>(repeating: 1.6666665459e-1)
+        p = p * r + SIMD16<Float>(repeating: 5.0000001201e-1)
+        p = p * (r * r) + r + SIMD16<Float>(repeating: 1)
+        let integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
+        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD16<Float>.self)
+        return (p * scale).replacing(with: x, where: x .!= x)
+    }
+
+    /// 1 / (1 + e^−v) lane by lane (PyTorch's Sigmoid).
+    @inline(__always)
+    static func sigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        SIMD16<Float>(repeating: 1) / (SIMD16<Float>(repeating: 1) + exponential(-v))
+    }
+
+    /// v / (1 + e^−v) lane by lane (PyTorch's SiLU).
+    @inline(__always)
+    static func silu(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        v / (SIMD16<Float>(repeating: 1) + exponential(-v))
+    }
+
     /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
     @inline(__always)
     static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {

@@ -35,6 +35,18 @@ public func receptiveFields(of model: Model) -> [ReceptiveField] {
             field.size = (max(field.size.h, rf.size.h), max(field.size.w, rf.size.w))
             field.jump = (max(field.jump.h, rf.jump.h), max(field.jump.w, rf.jump.w))
         }
+        // A C×1×1 gate broadcast over a map (squeeze-and-excitation) sees the whole input, but the output's pixels
+        // keep the map's spacing: taking the gate's jump too made it grow with every block.
+        let output = layer.outputShape
+        let maps = layer.inputs.filter { input in
+            let shape = model.layers[input].outputShape
+            return !output.isFeatureMap || (shape.height == output.height && shape.width == output.width)
+        }
+        if maps.count < layer.inputs.count, let firstMap = maps.first {
+            field.jump = maps.dropFirst().reduce(fields[firstMap].jump) { jump, input in
+                (max(jump.h, fields[input].jump.h), max(jump.w, fields[input].jump.w))
+            }
+        }
         let inputShape = model.layers[first].outputShape
         func window(_ kernel: Pair, _ stride: Pair, _ dilation: Pair) {
             field.size.h += Double(dilation.h * (kernel.h - 1)) * field.jump.h

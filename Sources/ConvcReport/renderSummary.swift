@@ -51,6 +51,8 @@ func compact(_ value: Double) -> String {
     if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
     var text = decimal(value, places: 4)
     while text.hasSuffix("0") { text.removeLast() }
+    // A whole number too large for Int keeps no bare point ("3e15." is not a JSON number).
+    if text.hasSuffix(".") { text.removeLast() }
     return text
 }
 

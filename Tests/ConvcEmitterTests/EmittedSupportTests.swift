@@ -117,6 +117,30 @@ import Testing
         #expect(maximum[0].isNaN)
     }
 
+    @Test func vectorExponentialIsWithinTwoUlpsAndSaturates() {
+        // Foundation's expf as the reference, from −87 to 88 in steps that hit every reduction interval.
+        var worst: Float = 0
+        for start in stride(from: Float(-87), to: 88, by: 0.37 * 16) {
+            let x = SIMD16<Float>((0..<16).map { start + Float($0) * 0.37 })
+            let e = EmittedSupport.exponential(x), narrow = EmittedSupport.exponential(SIMD8(x.lowHalf))
+            for lane in 0..<16 where x[lane] < 88 {
+                let reference = Foundation.exp(x[lane])
+                worst = max(worst, abs(e[lane] - reference) / reference.ulp)
+                if lane < 8 { #expect(narrow[lane] == e[lane]) }
+            }
+        }
+        #expect(worst <= 2)
+        // Saturated ends, NaN kept; sigmoid and SiLU from it.
+        let ends = EmittedSupport.exponential(SIMD8<Float>(-200, 200, .nan, 0, 1, -1, 0.5, 2))
+        #expect(ends[0] < 1e-37 && ends[1] > 1e38 && ends[2].isNaN && ends[3] == 1)
+        let v = SIMD8<Float>(0, 2, -2, -200, 200, .nan, 1, -1)
+        let sigmoid = EmittedSupport.sigmoid(v), silu = EmittedSupport.silu(v)
+        #expect(sigmoid[0] == 0.5 && abs(sigmoid[1] - 0.880797) < 1e-6 && abs(sigmoid[2] - 0.119203) < 1e-6)
+        #expect(sigmoid[3] < 1e-37 && sigmoid[4] == 1 && sigmoid[5].isNaN)
+        #expect(silu[0] == 0 && abs(silu[6] - 0.731059) < 1e-6 && abs(silu[7] + 0.268941) < 1e-6)
+        #expect(abs(silu[3]) < 1e-30 && silu[4] == 200 && silu[5].isNaN)
+    }
+
     @Test func batchNormFoldsIntoTheWeightsBefore() throws {
         // γ = 2, β = 1, mean = 3, var = 3 (ε = 1): scale 2 / √4 = 1, shift 1 − 3 = −2
         let tensors: [String: [Float]] = ["bn.weight": [2], "bn.bias": [1], "bn.running_mean": [3], "bn.running_var": [3]]

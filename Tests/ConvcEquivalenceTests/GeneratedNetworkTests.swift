@@ -28,6 +28,7 @@ let generatedNetworks: [String: GeneratedNetwork] = [
     "alexnet": GeneratedNetwork(forward: { try Alexnet(tensors: $0).predict($1, threads: 2) }, activationFloats: Alexnet.activationFloats, layers: Alexnet.layers),
     "alexnet2012": GeneratedNetwork(forward: { try Alexnet2012Groups2(tensors: $0).predict($1, threads: 2) }, activationFloats: Alexnet2012Groups2.activationFloats, layers: Alexnet2012Groups2.layers),
     "densenet121": GeneratedNetwork(forward: { try Densenet121(tensors: $0).predict($1, threads: 2) }, activationFloats: Densenet121.activationFloats, layers: Densenet121.layers),
+    "efficientnet_b0": GeneratedNetwork(forward: { try EfficientnetB0(tensors: $0).predict($1, threads: 2) }, activationFloats: EfficientnetB0.activationFloats, layers: EfficientnetB0.layers),
     "enet": GeneratedNetwork(forward: { try EnetCamvid12(tensors: $0).predict($1, threads: 2) }, activationFloats: EnetCamvid12.activationFloats, layers: EnetCamvid12.layers),
     "googlenet": GeneratedNetwork(forward: { try Googlenet(tensors: $0).predict($1, threads: 2) }, activationFloats: Googlenet.activationFloats, layers: Googlenet.layers),
     "lenet5": GeneratedNetwork(forward: { try Lenet5(tensors: $0).predict($1, threads: 2) }, activationFloats: Lenet5.activationFloats, layers: Lenet5.layers),

@@ -31,6 +31,27 @@ import Testing
         #expect(fields[last.id].jump.h == 32)
     }
 
+    @Test func aChannelGateSeesTheWholeInputButKeepsTheMapsSpacing() throws {
+        let model = try compile(
+            """
+            input: [8, 16, 16]
+            layers:
+              - conv: { name: down, filters: 8, kernel: 3, stride: 2, padding: 1 }
+              - squeeze_excitation: { name: se, squeeze_channels: 2 }
+              - conv: { name: after, filters: 8, kernel: 3, padding: 1 }
+            """)
+        let fields = receptiveFields(of: model)
+        func field(_ name: String) -> (Double, Double) {
+            let rf = fields[model.layer(name)!.id]
+            return (rf.size.h, rf.jump.h)
+        }
+        // down: 3, jump 2; the pool over its 8×8 map: 3 + 7·2 = 17, jump 16; the gated map: 17, jump 2 (not 16);
+        // after: 17 + 2·2 = 21.
+        #expect(field("se.avgpool") == (17, 16))
+        #expect(field("se") == (17, 2))
+        #expect(field("after") == (21, 2))
+    }
+
     @Test func branchesTakeTheLargestPathAndDilationWidens() throws {
         let model = try compile(
             """

@@ -17,6 +17,7 @@ let referenceNames: [String: String] = [
     "resnet152.yaml": "resnet152", "vgg11.yaml": "vgg11", "vgg13.yaml": "vgg13", "vgg16.yaml": "vgg16",
     "vgg16_bn.yaml": "vgg16_bn", "vgg19.yaml": "vgg19",
     "mobilenet_v3_small.yaml": "mobilenet_v3_small", "mobilenet_v3_large.yaml": "mobilenet_v3_large",
+    "efficientnet_b0.yaml": "efficientnet_b0",
 ]
 
 struct ReferenceLayer: Decodable {

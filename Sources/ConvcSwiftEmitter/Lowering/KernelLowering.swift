@@ -94,7 +94,9 @@ struct KernelLowering {
         case .leakyReLU(let slope): "\(v).replacing(with: \(v) * \(literal(slope)), where: \(v) .< 0)"
         case .hardswish: "Self.hardswish(\(v))"
         case .hardsigmoid: "Self.hardsigmoid(\(v))"
-        case .sigmoid, .tanh, .silu, .gelu: "Self.activate(\(v), { v in \(activationExpression!) })"
+        case .sigmoid: "Self.sigmoid(\(v))"
+        case .silu: "Self.silu(\(v))"
+        case .tanh, .gelu: "Self.activate(\(v), { v in \(activationExpression!) })"
         case nil: v
         }
     }
