@@ -71,7 +71,7 @@ let package = Package(
     ]
 )
 
-// The 21 reference networks compiled (generated/) and their equivalence tests: the slow part of `swift test`.
+// The 28 reference networks compiled (generated/) and their equivalence tests: the slow part of `swift test`.
 // `CONVC_INNER_LOOP=1 swift test` leaves them out (docs/development.md).
 if Context.environment["CONVC_INNER_LOOP"] == nil {
     package.targets += [

@@ -113,10 +113,13 @@ def build(graph, weights):
         lid, op, a = layer["id"], layer["op"], layer["attributes"]
         x = [names[i] for i in layer["inputs"]]
         out = f"t{lid}"
-        p = {q["name"].rsplit(".", 1)[1]: weights[q["name"]] for q in layer["parameters"]}
+        p = {q["name"].rsplit(".", 1)[-1]: weights[q["name"]] for q in layer["parameters"]}
         if op in ("conv", "conv_transpose"):
             pads = [a["padding"][0], a["padding"][2], a["padding"][1], a["padding"][3]]
-            inputs = [x[0], init(out + "_w", p["weight"])] + ([init(out + "_b", p["bias"])] if "bias" in p else [])
+            weight = p["weight"]
+            if weight.ndim == 2:  # a per-pixel dense layer's Linear weight [out, in]
+                weight = weight.reshape(*weight.shape, 1, 1)
+            inputs = [x[0], init(out + "_w", weight)] + ([init(out + "_b", p["bias"])] if "bias" in p else [])
             attrs = dict(kernel_shape=a["kernel"], strides=a["stride"], pads=pads, dilations=a["dilation"], group=a["groups"])
             if op == "conv_transpose":
                 attrs["output_padding"] = a["output_padding"]
@@ -194,6 +197,46 @@ def build(graph, weights):
             nodes.append(helper.make_node("Reshape", [x[0], out + "_split"], [out + "_grouped"]))
             nodes.append(helper.make_node("Transpose", [out + "_grouped"], [out + "_swapped"], perm=[0, 2, 1, 3, 4]))
             nodes.append(helper.make_node("Reshape", [out + "_swapped", out + "_merge"], [out]))
+        elif op == "layer_norm":
+            # LayerNormalization normalises the last axis: channels go last and come back (ConvNeXt's permutes)
+            rank = 1 + len(layer["output_shape"])
+            if rank == 2:
+                nodes.append(helper.make_node("LayerNormalization", [x[0], init(out + "_g", p["weight"]), init(out + "_b", p["bias"])], [out], axis=-1, epsilon=a["eps"]))
+            else:
+                nodes.append(helper.make_node("Transpose", [x[0]], [out + "_nhwc"], perm=[0, 2, 3, 1]))
+                nodes.append(helper.make_node("LayerNormalization", [out + "_nhwc", init(out + "_g", p["weight"]), init(out + "_b", p["bias"])], [out + "_normed"], axis=-1, epsilon=a["eps"]))
+                nodes.append(helper.make_node("Transpose", [out + "_normed"], [out], perm=[0, 3, 1, 2]))
+        elif op == "scale":
+            (factor,) = p.values()
+            nodes.append(helper.make_node("Mul", [x[0], init(out + "_s", factor)], [out]))
+        elif op == "slice":
+            for key, value in (("start", a["start"]), ("end", a["end"]), ("axis", 1)):
+                inits.append(numpy_helper.from_array(np.array([value], np.int64), f"{out}_{key}"))
+            nodes.append(helper.make_node("Slice", [x[0], out + "_start", out + "_end", out + "_axis"], [out]))
+        elif op == "upsample":
+            # PyTorch's F.interpolate as ONNX Resize: nearest is `asymmetric` + `floor`, bilinear `half_pixel` (the
+            # same source coordinates, clamped at 0) or `align_corners`. Scales are out / in, or the spec's factor.
+            c, h, w = graph["layers"][layer["inputs"][0]]["output_shape"]
+            _, oh, ow = layer["output_shape"]
+            factor = a["scale"]
+            if factor is not None:
+                inits.append(numpy_helper.from_array(np.array([1, 1, factor, factor], np.float32), out + "_scales"))
+                resize_inputs = [x[0], "", out + "_scales"]
+            else:
+                # sizes = (N, C) of the input, then (oh, ow): out / in in float would floor some sizes one short
+                inits.append(numpy_helper.from_array(np.array([0], np.int64), out + "_start"))
+                inits.append(numpy_helper.from_array(np.array([2], np.int64), out + "_end"))
+                inits.append(numpy_helper.from_array(np.array([oh, ow], np.int64), out + "_size"))
+                nodes.append(helper.make_node("Shape", [x[0]], [out + "_shape"]))
+                nodes.append(helper.make_node("Slice", [out + "_shape", out + "_start", out + "_end"], [out + "_nc"]))
+                nodes.append(helper.make_node("Concat", [out + "_nc", out + "_size"], [out + "_sizes"], axis=0))
+                resize_inputs = [x[0], "", "", out + "_sizes"]
+            if a["mode"] == "nearest":
+                attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+            else:
+                attrs = dict(mode="linear",
+                             coordinate_transformation_mode="align_corners" if a["align_corners"] else "half_pixel")
+            nodes.append(helper.make_node("Resize", resize_inputs, [out], **attrs))
         elif op == "channel_pad":
             extra = a["channels"] - graph["layers"][layer["inputs"][0]]["output_shape"][0]
             pads = np.array([0, 0, 0, 0, 0, extra, 0, 0], np.int64)

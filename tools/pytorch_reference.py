@@ -32,7 +32,9 @@ SEED = 0
 # torchvision models with a spec in specs/ of the same name whose tensor names follow the model's state_dict.
 TORCHVISION_MODELS = ("alexnet", "vgg11", "vgg13", "vgg16", "vgg16_bn", "vgg19", "resnet18", "resnet34", "resnet50",
                       "resnet101", "resnet152", "googlenet", "densenet121", "mobilenet_v3_small", "mobilenet_v3_large",
-                      "efficientnet_b0")
+                      "efficientnet_b0", "efficientnet_v2_s", "regnet_y_400mf", "shufflenet_v2_x1_0", "convnext_tiny", "fcn_resnet50",
+                      "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
+SEGMENTATION_MODELS = ("fcn_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
 
 TINY_RESNET_SPEC = """\
 # A tiny torchvision-style ResNet, the PyTorch reference for loading a state_dict as PyTorch saves it (I64
@@ -143,6 +145,8 @@ def fixture(outdir):
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         y = model(x)
+    if isinstance(y, dict):
+        y = y["out"]
 
     state = model.state_dict()
     assert all(state[k].item() == 1 for k in state if k.endswith("num_batches_tracked"))
@@ -174,6 +178,9 @@ def torchvision_model(name, outdir):
         # The spec has no aux heads and no input transform. transform_input is already False without
         # pretrained weights; init_weights=True is the current default, stated to skip torchvision's warning.
         model = torchvision.models.googlenet(weights=None, aux_logits=False, transform_input=False, init_weights=True)
+    elif name in SEGMENTATION_MODELS:
+        # The `out` head only, as the specs have it; no pretrained backbone to download.
+        model = getattr(torchvision.models.segmentation, name)(weights=None, weights_backbone=None, aux_loss=False)
     else:
         model = getattr(torchvision.models, name)(weights=None)
     randomise_batch_norm(model)
@@ -182,6 +189,8 @@ def torchvision_model(name, outdir):
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         y = model(x)
+    if isinstance(y, dict):
+        y = y["out"]
 
     os.makedirs(outdir, exist_ok=True)
     save_file(model.state_dict(), os.path.join(outdir, f"{name}.safetensors"))

@@ -15,6 +15,8 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
     case maxUnpool = "max_unpool"
     case batchNorm = "batch_norm"
     case localResponseNorm = "local_response_norm"
+    case layerNorm = "layer_norm"
+    case scale
     case relu
     case relu6
     case leakyReLU = "leaky_relu"
@@ -35,7 +37,9 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
     case concat
     case channelPad = "channel_pad"
     case channelShuffle = "channel_shuffle"
+    case slice
     case squeezeExcitation = "squeeze_excitation"
+    case upsample
     case identity
     case group
     case `repeat`
@@ -52,9 +56,9 @@ public enum LayerKind: String, CaseIterable, Hashable, Sendable {
         case .residual: .residual
         case .concat: .concat
         case .conv, .convTranspose, .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .adaptiveAvgPool, .maxUnpool,
-            .batchNorm, .localResponseNorm, .relu, .relu6, .leakyReLU, .prelu, .sigmoid, .tanh, .silu, .hardswish,
+            .batchNorm, .localResponseNorm, .layerNorm, .scale, .relu, .relu6, .leakyReLU, .prelu, .sigmoid, .tanh, .silu, .hardswish,
             .hardsigmoid, .gelu, .softmax, .dropout, .spatialDropout, .flatten, .dense, .add, .multiply, .channelPad, .channelShuffle,
-            .squeezeExcitation, .identity:
+            .slice, .squeezeExcitation, .upsample, .identity:
             .leaf
         }
     }
@@ -83,9 +87,9 @@ extension Activation {
         case .hardsigmoid: self = .hardsigmoid
         case .gelu: self = .gelu(tanh: tanhApproximation)
         case .conv, .convTranspose, .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .adaptiveAvgPool,
-            .maxUnpool, .batchNorm, .localResponseNorm, .prelu, .softmax, .dropout, .spatialDropout, .flatten,
-            .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .squeezeExcitation, .identity, .group,
-            .repeat, .residual:
+            .maxUnpool, .batchNorm, .localResponseNorm, .layerNorm, .scale, .prelu, .softmax, .dropout, .spatialDropout, .flatten,
+            .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .slice, .squeezeExcitation, .upsample,
+            .identity, .group, .repeat, .residual:
             return nil
         }
     }
@@ -118,6 +122,8 @@ extension Op {
         case .maxUnpool: .maxUnpool
         case .batchNorm: .batchNorm
         case .localResponseNorm: .localResponseNorm
+        case .layerNorm: .layerNorm
+        case .scale: .scale
         case .activation(let a): a.layerKind
         case .prelu: .prelu
         case .softmax: .softmax
@@ -129,6 +135,8 @@ extension Op {
         case .concat: .concat
         case .channelPad: .channelPad
         case .channelShuffle: .channelShuffle
+        case .upsample: .upsample
+        case .channelSlice: .slice
         case .identity: .identity
         }
     }

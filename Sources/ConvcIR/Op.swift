@@ -93,6 +93,22 @@ public struct Pooling: Hashable, Sendable {
     }
 }
 
+/// Resizing of each channel's H×W plane (`nn.Upsample`, `F.interpolate`); the output size is the layer's shape.
+public struct Upsampling: Hashable, Sendable {
+    public enum Mode: String, Hashable, Sendable { case nearest, bilinear }
+    public var mode: Mode
+    /// Bilinear only: the corner pixels' centres map onto each other (PyTorch's `align_corners=True`).
+    public var alignCorners: Bool
+    /// The factor the spec gave (`scale_factor`); PyTorch then maps coordinates by 1/scale rather than in/out.
+    public var scale: Double?
+
+    public init(mode: Mode, alignCorners: Bool, scale: Double?) {
+        self.mode = mode
+        self.alignCorners = alignCorners
+        self.scale = scale
+    }
+}
+
 /// The operation of one layer.
 public enum Op: Hashable, Sendable {
     /// The model input.
@@ -106,6 +122,11 @@ public enum Op: Hashable, Sendable {
     case maxUnpool(kernel: Pair, stride: Pair, padding: Padding, indicesFrom: Int)
     case batchNorm(epsilon: Double)
     case localResponseNorm(size: Int, alpha: Double, beta: Double, k: Double)
+    /// Normalises each pixel over its channels (features, for a flat tensor), then weight[c] · x + bias[c]
+    /// (`nn.LayerNorm(C)` on channels-last values, torchvision's `LayerNorm2d`; biased variance).
+    case layerNorm(epsilon: Double)
+    /// x · weight[c]: a learned per-channel factor (ConvNeXt's `layer_scale`, a bare [C, 1, 1] parameter).
+    case scale
     case activation(Activation)
     case prelu(perChannel: Bool)
     /// Softmax over channels (or features, for a flat tensor).
@@ -123,6 +144,9 @@ public enum Op: Hashable, Sendable {
     /// Splits the channels into `groups` and interleaves them (ShuffleNet's ChannelShuffle): output channel
     /// c · groups + g is input channel g · (C / groups) + c.
     case channelShuffle(groups: Int)
+    case upsample(Upsampling)
+    /// Channels `start ..< end` of its input (PyTorch's `x[:, start:end]`, one part of `torch.chunk`, ONNX Slice).
+    case channelSlice(start: Int, end: Int)
     case identity
 
     /// The name reports show: the spec's spelling, with depthwise convs marked.
@@ -137,8 +161,8 @@ public enum Op: Hashable, Sendable {
         switch self {
         case .dropout, .flatten, .identity: true
         case .input, .conv, .convTranspose, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm,
-            .localResponseNorm, .activation, .prelu, .softmax, .dense, .add, .multiply, .concat, .channelPad,
-            .channelShuffle:
+            .localResponseNorm, .layerNorm, .scale, .activation, .prelu, .softmax, .dense, .add, .multiply, .concat, .channelPad,
+            .channelShuffle, .upsample, .channelSlice:
             false
         }
     }

@@ -102,6 +102,13 @@ struct Planner {
                 }
                 add(Step(inputs: inputs, output: layer.id, outputShape: layer.outputShape,
                     kind: .affine(scale: scale, shift: shift, activation: activation)), covering: covered)
+            case .scale:
+                let factors = weights[layer.name]!
+                add(Step(inputs: inputs, output: layer.id, outputShape: layer.outputShape,
+                    kind: .affine(scale: factors, shift: [Float](repeating: 0, count: factors.count), activation: .none)))
+            case .layerNorm(let epsilon):
+                add(Step(inputs: inputs, output: layer.id, outputShape: layer.outputShape,
+                    kind: .layerNorm(weight: parameter(layer, "weight")!, bias: parameter(layer, "bias")!, epsilon: Float(epsilon))))
             case .prelu(let perChannel):
                 let slopes = parameter(layer, "weight")!
                 let channels = layer.outputShape.channels
@@ -120,6 +127,8 @@ struct Planner {
             case .concat: addReference(.concat, for: layer)
             case .channelPad: addReference(.channelPad, for: layer)
             case .channelShuffle(let groups): addReference(.channelShuffle(groups: groups), for: layer)
+            case .upsample(let upsampling): addReference(.upsample(upsampling), for: layer)
+            case .channelSlice(let start, _): addReference(.channelSlice(start: start), for: layer)
             }
         }
     }
@@ -139,6 +148,11 @@ struct Planner {
 
     mutating func planConvolution(_ layer: Layer, _ conv: Convolution, input: Int, inputShape: Shape, transposed: Bool) {
         var weight = parameter(layer, "weight")!
+        var conv = conv
+        if !transposed, let live = conv.liveTaps(input: inputShape, output: layer.outputShape) {
+            weight = live.crop(weight)
+            conv = live.conv
+        }
         var bias = parameter(layer, "bias")
         var activation = conv.activation.map(epilogueActivation) ?? .none
         var last = layer.id

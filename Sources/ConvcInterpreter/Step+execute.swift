@@ -12,6 +12,8 @@ struct Step {
         /// Batch norm at inference: y = x·scale[c] + shift[c], then an activation.
         case affine(scale: [Float], shift: [Float], activation: Epilogue.Activation)
         case prelu([Float])
+        /// Over each pixel's channels: (x − mean) / √(variance + ε) · weight[c] + bias[c].
+        case layerNorm(weight: [Float], bias: [Float], epsilon: Float)
         /// Every other op, run by the reference kernels below.
         case generic(ReferenceOp, inputShapes: [Shape])
     }
@@ -30,6 +32,8 @@ struct Step {
         case concat
         case channelPad
         case channelShuffle(groups: Int)
+        case upsample(Upsampling)
+        case channelSlice(start: Int)
     }
 
     var inputs: [Int]
@@ -73,6 +77,8 @@ struct Step {
                                     yp[c * plane + i] = v >= 0 ? v : a * v
                                 }
                             }
+                        case .layerNorm(let weight, let bias, let epsilon):
+                            runLayerNorm(xp, yp, channels: weight.count, plane: outCount / weight.count, weight: weight, bias: bias, epsilon: epsilon)
                         case .generic(let op, let shapes):
                             let others = inputs.dropFirst().map { buffers[$0]! }
                             runGeneric(
@@ -211,6 +217,64 @@ struct Step {
             for g in 0..<groups {
                 for c in 0..<perGroup {
                     (y + (c * groups + g) * plane).update(from: x + (g * perGroup + c) * plane, count: plane)
+                }
+            }
+        case .upsample(let upsampling):
+            runUpsample(upsampling, x: x, inShape: inShape, y: y, outShape: out)
+        case .channelSlice(let start):
+            y.update(from: x + start * out.height * out.width, count: out.elementCount)
+        }
+    }
+}
+
+/// Layer norm of one sample over channels, pixel by pixel: the pixels of a plane are contiguous, so the mean and
+/// the variance (two passes, biased) accumulate a channel plane at a time.
+func runLayerNorm(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels: Int, plane: Int, weight: [Float], bias: [Float],
+    epsilon: Float
+) {
+    var mean = [Float](repeating: 0, count: plane), variance = [Float](repeating: 0, count: plane)
+    for c in 0..<channels {
+        for i in 0..<plane { mean[i] += x[c * plane + i] }
+    }
+    for i in 0..<plane { mean[i] /= Float(channels) }
+    for c in 0..<channels {
+        for i in 0..<plane {
+            let d = x[c * plane + i] - mean[i]
+            variance[i] += d * d
+        }
+    }
+    for i in 0..<plane { variance[i] = 1 / (variance[i] / Float(channels) + epsilon).squareRoot() }
+    for c in 0..<channels {
+        for i in 0..<plane { y[c * plane + i] = (x[c * plane + i] - mean[i]) * variance[i] * weight[c] + bias[c] }
+    }
+}
+
+/// Upsampling of one sample, reading where `Upsampling`'s coordinate rules (PyTorch's) say.
+func runUpsample(_ upsampling: Upsampling, x: UnsafePointer<Float>, inShape: Shape, y: UnsafeMutablePointer<Float>, outShape: Shape) {
+    let H = inShape.height, W = inShape.width, OH = outShape.height, OW = outShape.width
+    switch upsampling.mode {
+    case .nearest:
+        let rows = upsampling.nearestSources(input: H, output: OH), columns = upsampling.nearestSources(input: W, output: OW)
+        for c in 0..<inShape.channels {
+            for oh in 0..<OH {
+                let source = x + (c * H + rows[oh]) * W, row = y + (c * OH + oh) * OW
+                for ow in 0..<OW { row[ow] = source[columns[ow]] }
+            }
+        }
+    case .bilinear:
+        // Rows first (a blend of two input rows, contiguous), then each output pixel from two of that row's values.
+        let rows = upsampling.linearTaps(input: H, output: OH), columns = upsampling.linearTaps(input: W, output: OW)
+        var blended = [Float](repeating: 0, count: W)
+        for c in 0..<inShape.channels {
+            for oh in 0..<OH {
+                let tap = rows[oh]
+                let above = x + (c * H + tap.lower) * W, below = x + (c * H + tap.upper) * W
+                for w in 0..<W { blended[w] = above[w] + tap.weight * (below[w] - above[w]) }
+                let row = y + (c * OH + oh) * OW
+                for ow in 0..<OW {
+                    let column = columns[ow]
+                    row[ow] = blended[column.lower] + column.weight * (blended[column.upper] - blended[column.lower])
                 }
             }
         }

@@ -51,8 +51,8 @@ public func initialWeights(for model: Model, seed: UInt64, randomStatistics: Boo
         case .conv(let conv): fanIn = conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w
         case .convTranspose(let conv): fanIn = conv.filters / conv.groups * conv.kernel.h * conv.kernel.w
         case .dense(let inFeatures, _, _, _): fanIn = inFeatures
-        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .activation,
-            .prelu, .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
+        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .layerNorm, .scale, .activation,
+            .prelu, .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
             fanIn = 1
         }
         let bound = 1 / Float(fanIn).squareRoot()
@@ -67,8 +67,14 @@ public func initialWeights(for model: Model, seed: UInt64, randomStatistics: Boo
                 values = randomStatistics ? (0..<count).map { _ in generator.uniform(-0.5, 0.5) } : .init(repeating: 0, count: count)
             case .prelu:
                 values = .init(repeating: 0.25, count: count)
+            case .layerNorm where suffix == "weight":
+                values = randomStatistics ? (0..<count).map { _ in generator.uniform(0.5, 1.5) } : .init(repeating: 1, count: count)
+            case .layerNorm:
+                values = randomStatistics ? (0..<count).map { _ in generator.uniform(-0.5, 0.5) } : .init(repeating: 0, count: count)
+            case .scale:
+                values = (0..<count).map { _ in generator.uniform(0.5, 1.5) }
             case .conv, .convTranspose, .dense, .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool,
-                .localResponseNorm, .activation, .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
+                .localResponseNorm, .activation, .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
                 values = (0..<count).map { _ in generator.uniform(-bound, bound) }
             }
             result.append((parameter.name, StoredTensor(shape: parameter.shape, values: values)))

@@ -80,8 +80,16 @@ public func receptiveFields(of model: Model) -> [ReceptiveField] {
                 (inputShape.height + output.h - 1) / output.h, (inputShape.width + output.w - 1) / output.w)
             let stride = Pair(max(inputShape.height / output.h, 1), max(inputShape.width / output.w, 1))
             window(kernel, stride, Pair(1, 1))
-        case .input, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax, .dropout, .dense, .add, .multiply, .concat,
-            .channelPad, .channelShuffle, .identity:
+        case .upsample(let upsampling):
+            // Bilinear output pixels blend two neighbours per axis; either way the spacing shrinks by in/out.
+            if upsampling.mode == .bilinear {
+                field.size.h += field.jump.h
+                field.size.w += field.jump.w
+            }
+            field.jump.h *= Double(inputShape.height) / Double(output.height)
+            field.jump.w *= Double(inputShape.width) / Double(output.width)
+        case .input, .batchNorm, .localResponseNorm, .layerNorm, .scale, .activation, .prelu, .softmax, .dropout, .dense, .add, .multiply, .concat,
+            .channelPad, .channelShuffle, .channelSlice, .identity:
             // Point-wise, or (dense) after a flatten that already saw the whole input; softmax and LRN mix
             // channels only.
             break

@@ -27,7 +27,7 @@ public func renderGraph(_ model: Model) -> String {
         case .adaptiveAvgPool(let output): return "{ \"output\": \(pair(output)) }"
         case .maxUnpool(let kernel, let stride, let p, let indices):
             return "{ \"kernel\": \(pair(kernel)), \"stride\": \(pair(stride)), \"padding\": \(padding(p)), \"indices_from\": \(indices) }"
-        case .batchNorm(let epsilon): return "{ \"eps\": \(number(epsilon)) }"
+        case .batchNorm(let epsilon), .layerNorm(let epsilon): return "{ \"eps\": \(number(epsilon)) }"
         case .localResponseNorm(let size, let alpha, let beta, let k):
             return "{ \"size\": \(size), \"alpha\": \(number(alpha)), \"beta\": \(number(beta)), \"k\": \(number(k)) }"
         case .activation(let a): return "{ \"activation\": \(activation(a)) }"
@@ -37,7 +37,10 @@ public func renderGraph(_ model: Model) -> String {
             return "{ \"in_features\": \(inFeatures), \"units\": \(units), \"bias\": \(bias), \"activation\": \(activation(a)) }"
         case .channelPad(let channels): return "{ \"channels\": \(channels) }"
         case .channelShuffle(let groups): return "{ \"groups\": \(groups) }"
-        case .globalPool, .softmax, .flatten, .add, .multiply, .concat, .identity, .input: return "{}"
+        case .channelSlice(let start, let end): return "{ \"start\": \(start), \"end\": \(end) }"
+        case .upsample(let u):
+            return "{ \"mode\": \(string(u.mode.rawValue)), \"align_corners\": \(u.alignCorners), \"scale\": \(u.scale.map(number) ?? "null") }"
+        case .scale, .globalPool, .softmax, .flatten, .add, .multiply, .concat, .identity, .input: return "{}"
         }
     }
     func kind(_ op: Op) -> String {

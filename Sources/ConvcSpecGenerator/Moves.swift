@@ -70,6 +70,51 @@ extension Builder {
         return tryAppend(nodes, newRefs: collectRefs(nodes))
     }
 
+    /// An upsample, nearest or bilinear (now and then with aligned corners): by a scale (2 mostly, or one that
+    /// shrinks or leaves fractions), to a size, or to the size of an earlier map (`like`), which may be smaller.
+    mutating func upsample(_ shape: TensorShape) -> Bool {
+        var arguments: [SpecArgument] = []
+        let bilinear = rng.chance(60)
+        if bilinear || rng.chance(20) { arguments.append(SpecArgument("mode", .text(bilinear ? "bilinear" : "nearest"))) }
+        if bilinear, rng.chance(30) { arguments.append(SpecArgument("align_corners", .bool(rng.chance(80)))) }
+        let others = readable { $0.isMap && $0.height * $0.width <= 900 && ($0.height != shape.height || $0.width != shape.width) }
+        switch rng.below(3) {
+        case 0 where !others.isEmpty:
+            arguments.append(SpecArgument("like", reference(rng.pick(others))))
+        case 1:
+            let size = [1 + rng.below(2 * shape.height + 1), 1 + rng.below(2 * shape.width + 1)]
+            arguments.append(SpecArgument("size", rng.chance(30) ? .int(size[0]) : .list(size.map { .int($0) })))
+        default:
+            arguments.append(SpecArgument("scale", rng.chance(60) ? .int(2) : .number(rng.pick([0.5, 1.5, 2.5, 3]))))
+        }
+        guard shape.channels * (shape.height * 3) * (shape.width * 3) <= 200_000 else { return false }
+        let node = leaf("upsample", arguments, named: rng.chance(40))
+        return tryAppend([node], newRefs: collectRefs([node]))
+    }
+
+    /// ShuffleNet v2's unit: the channels split in two slices (halves, or an uneven cut), one passed through, the
+    /// other through 1×1, depthwise 3×3 and 1×1 convs; concatenated and, now and then, shuffled.
+    mutating func splitShuffle(_ shape: TensorShape) -> Bool {
+        guard let x = nameCurrent() else { return false }
+        let cut = rng.chance(70) ? shape.channels / 2 : 1 + rng.below(shape.channels - 1)
+        let kept = fresh("kept"), rest = fresh("rest"), branch = fresh("branch")
+        var first = [SpecArgument("input", reference(x)), SpecArgument("end", .int(cut))]
+        if rng.chance(30) { first.insert(SpecArgument("start", .int(0)), at: 1) }
+        var second = [SpecArgument("input", reference(x)), SpecArgument("start", .int(cut))]
+        if rng.chance(30) { second.append(SpecArgument("end", .int(shape.channels))) }
+        let width = shape.channels - cut
+        var nodes: [SpecNode] = [
+            leaf("slice", first).setting("name", reference(kept)),
+            leaf("slice", second).setting("name", reference(rest)),
+            layer("conv", ("filters", .int(width)), ("kernel", .int(1)), ("activation", .text("relu"))),
+            layer("conv", ("filters", .int(width)), ("kernel", .int(3)), ("padding", .int(1)), ("groups", .int(width))),
+            layer("conv", ("filters", .int(width)), ("kernel", .int(1)), ("activation", .text("relu")), ("name", reference(branch))),
+            layer("concat", ("inputs", .list(rng.shuffled([kept, branch]).map(reference)))),
+        ]
+        if cut * 2 == shape.channels, rng.chance(70) { nodes.append(layer("channel_shuffle", ("groups", .int(2)))) }
+        return tryAppend(nodes, newRefs: collectRefs(nodes))
+    }
+
     /// Several named writers on `x`, concatenated by `inputs:`, with other readers of the slices (a global pool,
     /// a 1×1 or depthwise conv, a max pool): slices of an in-place concat whose other readers could read NCHWc.
     /// Then a join of the pooled slice with a full-map conv of the concat, or a continuation from the concat.

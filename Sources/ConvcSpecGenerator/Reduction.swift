@@ -313,7 +313,7 @@ private struct Reducer {
         var out: [SpecNode] = []
         switch node {
         case .layer(let kind, let arguments):
-            let required: Set<String> = ["kernel", "filters", "units", "channels", "indices", "size", "output", "inputs", "name", "input"]
+            let required: Set<String> = ["kernel", "filters", "units", "channels", "indices", "size", "like", "scale", "output", "inputs", "name", "input"]
             for argument in arguments where !required.contains(argument.key) || (kind == "conv" && argument.key == "filters" && arguments.contains { $0.key == "depthwise" }) {
                 out.append(.layer(kind: kind, arguments: arguments.filter { $0.key != argument.key }))
             }
@@ -408,7 +408,7 @@ private struct Reducer {
     /// Every name `node` reads.
     func references(_ node: SpecNode) -> [String] {
         var out: [String] = []
-        for key in ["input", "indices"] { if let t = textOf(node.argument(key)) { out.append(t) } }
+        for key in ["input", "indices", "like"] { if let t = textOf(node.argument(key)) { out.append(t) } }
         if case .list(let items)? = node.argument("inputs") { out += items.compactMap(textOf) }
         if case .instance = node, let t = textOf(node.argument("pool")) { out.append(t) }
         for list in childLists(node) { for child in list { out += references(child) } }
@@ -436,7 +436,7 @@ private struct Reducer {
             return value
         }
         var node = node
-        for key in ["input", "indices"] { if let v = node.argument(key) { node = node.setting(key, renamed(v)) } }
+        for key in ["input", "indices", "like"] { if let v = node.argument(key) { node = node.setting(key, renamed(v)) } }
         if case .list(let items)? = node.argument("inputs") { node = node.setting("inputs", .list(items.map(renamed))) }
         if case .instance = node, let v = node.argument("pool") { node = node.setting("pool", renamed(v)) }
         for (index, list) in childLists(node).enumerated() {

@@ -97,6 +97,11 @@ let layerSchema: [String: [(key: String, type: ArgumentKind, required: Bool)]] =
         "channel_pad": [("channels", .integer(1), true)],
         "channel_shuffle": [("groups", .integer(1), true)],
         "multiply": [("inputs", .layerNames, true)],
+        "slice": [("start", .integer(0), false), ("end", .integer(1), false)],
+        "upsample": [
+            ("size", .pair(1), false), ("like", .layerName, false), ("scale", .number, false),
+            ("mode", .choice(["nearest", "bilinear"]), false), ("align_corners", .bool, false),
+        ],
         "squeeze_excitation": [
             ("squeeze_channels", .integer(1), true), ("activation", .activation, false), ("scale_activation", .activation, false),
         ],
@@ -659,6 +664,31 @@ private struct Checker {
                 throw fail("multiply of \(largest.dims) and \(s.dims)")
             }
             return produced(largest)
+
+        case "slice":
+            try needMap()
+            let start = int("start", 0), end = int("end", shape.channels)
+            guard start < end, end <= shape.channels else { throw fail("\(name): slice \(start)..<\(end) of \(shape.channels)") }
+            return produced(.chw(end - start, shape.height, shape.width))
+
+        case "upsample":
+            try needMap()
+            let sizes = ["size", "like", "scale"].filter { a[$0] != nil }
+            guard sizes.count == 1 else { throw fail("\(name): upsample takes one of size, like, scale") }
+            if a["align_corners"] != nil, a["mode"] != .text("bilinear") { throw fail("\(name): align_corners without bilinear") }
+            if let like = a["like"] {
+                let other = try resolve(nameText(like, what: "like"), from: scope).shape
+                guard other.isMap else { throw fail("\(name): like \(other.dims)") }
+                return produced(.chw(shape.channels, other.height, other.width))
+            }
+            if a["size"] != nil {
+                let size = pair("size", (1, 1))
+                return produced(.chw(shape.channels, size.0, size.1))
+            }
+            let factor = number("scale", 1)
+            let h = Int((Double(shape.height) * factor).rounded(.down)), w = Int((Double(shape.width) * factor).rounded(.down))
+            guard factor > 0, h >= 1, w >= 1 else { throw fail("\(name): scale \(factor) leaves no pixels") }
+            return produced(.chw(shape.channels, h, w))
 
         case "squeeze_excitation":
             try needMap()

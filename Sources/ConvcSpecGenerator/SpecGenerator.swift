@@ -344,6 +344,8 @@ struct Builder: Sendable {
         case .denseChain: return appendDenseChain(shape)
         case .forkAdd: return forkAdd(shape)
         case .squeezeExcite: return squeezeExcite(shape)
+        case .upsample: return upsample(shape)
+        case .splitShuffle: return splitShuffle(shape)
         case .forkConcat: return forkConcat(shape)
         case .deadBranch: return deadBranch(shape)
         case .deadConcat: return deadConcat(shape)
@@ -367,7 +369,7 @@ struct Builder: Sendable {
     enum Move: Sendable {
         case conv, pointwise, depthwise, winograd, convBnAct, transpose, maxPool, avgPool, shrinkPool, normalize
         case activate, dropout, channelPad, channelShuffle, identity, residual, concatBranches, denseChain, forkAdd, forkConcat
-        case squeezeExcite
+        case squeezeExcite, upsample, splitShuffle
         case deadBranch, deadConcat, poolUnpool, group, repeatChain, block, flattenDense, readBack, separablePair
     }
 
@@ -378,7 +380,7 @@ struct Builder: Sendable {
             (.separablePair, 3),
             (.maxPool, small ? 1 : 4), (.avgPool, small ? 1 : 3), (.shrinkPool, 2), (.normalize, 4), (.activate, 5),
             (.dropout, 2), (.channelPad, 2), (.channelShuffle, shape.isMap && shape.channels % 2 == 0 ? 2 : 0), (.identity, 1), (.residual, 7), (.concatBranches, 7), (.denseChain, 2),
-            (.forkAdd, 6), (.squeezeExcite, shape.isMap ? 5 : 0), (.forkConcat, 6), (.deadBranch, 4), (.deadConcat, 3), (.poolUnpool, small ? 0 : 3),
+            (.forkAdd, 6), (.squeezeExcite, shape.isMap ? 5 : 0), (.upsample, shape.isMap ? 3 : 0), (.splitShuffle, shape.isMap && shape.channels >= 2 ? 3 : 0), (.forkConcat, 6), (.deadBranch, 4), (.deadConcat, 3), (.poolUnpool, small ? 0 : 3),
             (.group, 4), (.repeatChain, 4), (.block, 6), (.flattenDense, 1), (.readBack, 3),
         ]
         func boost(_ moves: [Move], _ factor: Int) {

@@ -1054,6 +1054,21 @@ extension EmittedSupport {
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    /// The taps `rows` × `columns` of each of `kernels` stored kernels (kh × kw): a conv's taps that read the input.
+    @inline(never)
+    static func copyLiveTaps(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, kernels: Int, kernel: (h: Int, w: Int), rows: Range<Int>, columns: Range<Int>) throws {
+        let values = try tensor(tensors, name, count: kernels * kernel.h * kernel.w)
+        var target = offset
+        for k in 0..<kernels {
+            for row in rows {
+                for column in columns {
+                    p[target] = values[(k * kernel.h + row) * kernel.w + column]
+                    target += 1
+                }
+            }
+        }
+    }
+
     @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
@@ -1107,6 +1122,83 @@ extension EmittedSupport {
             }
         }
         for c in 0..<channels { p[bias + c] = p[bias + c] * factors.scale[c] + factors.shift[c] }
+    }
+
+    /// Layer norm over the channels of each pixel (PyTorch's LayerNorm on channels-last values): the mean, then the
+    /// biased variance, accumulated a contiguous plane at a time; weight w[c], bias w[channels + c].
+    @inline(__always)
+    static func layerNorm(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, channels: Int, plane: Int, epsilon: Float) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * plane) { buffer in
+            let mean = buffer.baseAddress!, scale = mean + plane
+            mean.initialize(repeating: 0, count: 2 * plane)
+            for c in 0..<channels {
+                let row = x + c * plane
+                for i in 0..<plane { mean[i] += row[i] }
+            }
+            for i in 0..<plane { mean[i] /= Float(channels) }
+            for c in 0..<channels {
+                let row = x + c * plane
+                for i in 0..<plane {
+                    let d = row[i] - mean[i]
+                    scale[i] += d * d
+                }
+            }
+            for i in 0..<plane { scale[i] = 1 / (scale[i] / Float(channels) + epsilon).squareRoot() }
+            for c in 0..<channels {
+                let row = x + c * plane, out = y + c * plane
+                let g = w[c], b = w[channels + c]
+                for i in 0..<plane { out[i] = (row[i] - mean[i]) * scale[i] * g + b }
+            }
+        }
+    }
+
+    /// Nearest upsampling of `channels` planes: output index o reads min(⌊o · scale⌋, in − 1) on each axis,
+    /// PyTorch's `nearest` in its Float arithmetic.
+    @inline(__always)
+    static func upsampleNearest(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels: Int, input: (h: Int, w: Int), output: (h: Int, w: Int), scale: (h: Float, w: Float)) {
+        func sources(_ count: Int, from size: Int, _ scale: Float) -> [Int] {
+            (0..<count).map { count == size ? $0 : min(Int((Float($0) * scale).rounded(.down)), size - 1) }
+        }
+        let rows = sources(output.h, from: input.h, scale.h), columns = sources(output.w, from: input.w, scale.w)
+        for c in 0..<channels {
+            for oh in 0..<output.h {
+                let source = x + (c * input.h + rows[oh]) * input.w, row = y + (c * output.h + oh) * output.w
+                for ow in 0..<output.w { row[ow] = source[columns[ow]] }
+            }
+        }
+    }
+
+    /// Bilinear upsampling of `channels` planes, PyTorch's coordinates: output index o reads source
+    /// max(scale · (o + ½) − ½, 0), or scale · o with aligned corners. Rows are blended first (contiguous), then
+    /// each output pixel from two values of the blended row.
+    @inline(__always)
+    static func upsampleBilinear(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels: Int, input: (h: Int, w: Int), output: (h: Int, w: Int), scale: (h: Float, w: Float), alignCorners: Bool) {
+        func taps(_ count: Int, from size: Int, _ scale: Float) -> (lower: [Int], upper: [Int], weight: [Float]) {
+            var lower: [Int] = [], upper: [Int] = [], weight: [Float] = []
+            for o in 0..<count {
+                let source = alignCorners ? scale * Float(o) : max(scale * (Float(o) + 0.5) - 0.5, 0)
+                let l = min(Int(source.rounded(.down)), size - 1)
+                lower.append(l)
+                upper.append(l < size - 1 ? l + 1 : l)
+                weight.append(min(max(source - Float(l), 0), 1))
+            }
+            return (lower, upper, weight)
+        }
+        let rows = taps(output.h, from: input.h, scale.h), columns = taps(output.w, from: input.w, scale.w)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: input.w) { blended in
+            for c in 0..<channels {
+                for oh in 0..<output.h {
+                    let above = x + (c * input.h + rows.lower[oh]) * input.w, below = x + (c * input.h + rows.upper[oh]) * input.w
+                    let t = rows.weight[oh]
+                    for w in 0..<input.w { blended[w] = above[w] + t * (below[w] - above[w]) }
+                    let row = y + (c * output.h + oh) * output.w
+                    for ow in 0..<output.w {
+                        let a = blended[columns.lower[ow]], b = blended[columns.upper[ow]]
+                        row[ow] = a + columns.weight[ow] * (b - a)
+                    }
+                }
+            }
+        }
     }
 
     /// Reads the tensors the model needs from a safetensors file, checked whole by `SafetensorsLayout` (below):

@@ -206,8 +206,14 @@ struct Emitter {
                 let layer = layer(step.layer)
                 let name = layer.name
                 switch layer.op {
-                case .conv(let c), .convTranspose(let c):
-                    w.line("try Self.copy(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), count: \(literal(layer.parameters[0].elementCount)))")
+                case .conv(let stored), .convTranspose(let stored):
+                    let c = weights.liveTaps?.conv ?? stored
+                    let storedCount = weights.liveTaps == nil ? layer.parameters[0].elementCount : c.filters * (c.inChannels / c.groups) * c.kernel.h * c.kernel.w
+                    if let live = weights.liveTaps {
+                        w.line("try Self.copyLiveTaps(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), kernels: \(literal(c.filters * (c.inChannels / c.groups))), kernel: (\(live.kernel.h), \(live.kernel.w)), rows: \(live.rows.lowerBound)..<\(live.rows.upperBound), columns: \(live.columns.lowerBound)..<\(live.columns.upperBound))")
+                    } else {
+                        w.line("try Self.copy(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), count: \(literal(storedCount)))")
+                    }
                     if c.bias {
                         w.line("try Self.copy(tensors, \(stringLiteral(name + ".bias")), into: &p, at: \(literal(slot.bias)), count: \(literal(c.filters)))")
                     }
@@ -229,7 +235,7 @@ struct Emitter {
                         // Output channel oc's weights: a contiguous block for conv; for a transposed conv, one
                         // block of kh·kw per input channel.
                         if case .conv = layer.op {
-                            w.line("try Self.foldBatchNorm(tensors, \(stringLiteral(self.layer(bn).name)), epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), channels: \(c.filters), blocks: 1, blockStride: 0, channelStride: \(literal(layer.parameters[0].elementCount / c.filters)), run: \(literal(layer.parameters[0].elementCount / c.filters)))")
+                            w.line("try Self.foldBatchNorm(tensors, \(stringLiteral(self.layer(bn).name)), epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), channels: \(c.filters), blocks: 1, blockStride: 0, channelStride: \(literal(storedCount / c.filters)), run: \(literal(storedCount / c.filters)))")
                         } else {
                             let taps = c.kernel.h * c.kernel.w
                             w.line("try Self.foldBatchNormTransposed(tensors, \(stringLiteral(self.layer(bn).name)), epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), inChannels: \(c.inChannels), outPerGroup: \(c.filters / c.groups), groups: \(c.groups), taps: \(taps))")
@@ -247,8 +253,14 @@ struct Emitter {
                     w.line("try Self.batchNormAffine(tensors, \(stringLiteral(name)), epsilon: \(literal(epsilon)), into: &p, scale: \(literal(slot.weight)), shift: \(literal(slot.bias)), channels: \(layer.outputShape.channels))")
                 case .prelu(let perChannel):
                     w.line("try Self.copySlopes(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), channels: \(layer.outputShape.channels), perChannel: \(perChannel))")
+                case .layerNorm:
+                    w.line("try Self.copy(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), count: \(layer.outputShape.channels))")
+                    w.line("try Self.copy(tensors, \(stringLiteral(name + ".bias")), into: &p, at: \(literal(slot.bias)), count: \(layer.outputShape.channels))")
+                case .scale:
+                    // The shift half of the per-channel weights stays zero.
+                    w.line("try Self.copy(tensors, \(stringLiteral(name)), into: &p, at: \(literal(slot.weight)), count: \(layer.outputShape.channels))")
                 case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .activation, .softmax,
-                    .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
+                    .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
                     break
                 }
             }

@@ -70,8 +70,8 @@ extension Emitter {
             if c.groups > 1 { text += ", groups \(c.groups)" }
         case .dense(let inFeatures, let units, _, _): text += " \(inFeatures)→\(units)"
         case .pool(let p): text += " \(p.kernel), stride \(p.stride), padding \(p.padding)" + (p.ceilMode ? ", ceil mode" : "")
-        case .input, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu,
-            .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
+        case .input, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .layerNorm, .scale, .activation, .prelu,
+            .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
             break
         }
         if let bn = step.foldedBatchNorm { text += ", + \(layer(bn).name) folded" }

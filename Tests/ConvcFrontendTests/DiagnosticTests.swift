@@ -31,8 +31,8 @@ import Testing
               - 2️⃣Conv2d: { filters: 8, kernel: 3 }
               - 3️⃣nn.Linear: { units: 4 }
               - 4️⃣swish
-              - 5️⃣layer_norm
-              - 6️⃣upsample: { scale: 2 }
+              - 5️⃣group_norm
+              - 6️⃣nn.Upsample: { scale: 2 }
               - 7️⃣hard_tanh
               - 8️⃣LSTM
             """,
@@ -41,8 +41,8 @@ import Testing
                 .init("2️⃣", "unknown layer kind 'Conv2d'; did you mean 'conv'? (PyTorch's nn.Conv2d, ONNX Conv)"),
                 .init("3️⃣", "unknown layer kind 'nn.Linear'; did you mean 'dense'? (PyTorch's nn.Linear, ONNX Gemm)"),
                 .init("4️⃣", "unknown layer kind 'swish'; did you mean 'silu'? (PyTorch's nn.SiLU)"),
-                .init("5️⃣", "unknown layer kind 'layer_norm'; PyTorch's nn.LayerNorm is not in convc's language yet (docs/spec-language.md lists the layer kinds)"),
-                .init("6️⃣", "unknown layer kind 'upsample'; upsampling (PyTorch's F.interpolate, ONNX Resize) is not in convc's language yet (docs/spec-language.md lists the layer kinds)"),
+                .init("5️⃣", "unknown layer kind 'group_norm'; PyTorch's nn.GroupNorm is not in convc's language yet (docs/spec-language.md lists the layer kinds)"),
+                .init("6️⃣", "unknown layer kind 'nn.Upsample'; did you mean 'upsample'? (PyTorch's F.interpolate, ONNX Resize)"),
                 .init("7️⃣", "unknown layer kind 'hard_tanh'; the activation 'hardtanh' is not in convc's language yet (docs/spec-language.md lists the layer kinds)"),
                 .init("8️⃣", "unknown layer kind 'LSTM'; PyTorch's nn.LSTM belongs to sequence models; convc compiles convolutional networks"),
             ])
@@ -148,6 +148,63 @@ import Testing
                 .init("2️⃣", "'multiply_1' multiplies 'x' (6×4×4) by 'g3' (3×1×1); the other input must have the same shape, or 6×1×1 to scale each channel"),
                 .init("3️⃣", "'squeeze_excitation_1' (squeeze_excitation) needs a C×H×W input, but 'flat' gives 96"),
                 .init("4️⃣", "'multiply' needs 'inputs' with at least two earlier layers"),
+            ])
+    }
+
+    @Test func aDenseLayerOnAMapSaysFlattenOrPerPixel() {
+        assertDiagnostics(
+            """
+            input: [4, 3, 3]
+            layers:
+              - flatten
+              - 1️⃣dense: { units: 2, per_pixel: true }
+              - 2️⃣dense: { input: input, units: 2 }
+            """,
+            [
+                .init("1️⃣", "'dense' (dense) needs a C×H×W input, but 'flatten' gives 36"),
+                .init("2️⃣", "'dense_1' is a dense layer, but the input gives 4×3×3; add '- flatten' before it (4·3·3 = 36 features), or 'per_pixel: true' to apply it to each pixel's channels"),
+            ])
+    }
+
+    @Test func sliceNeedsARangeInsideTheChannels() {
+        assertDiagnostics(
+            """
+            input: [6, 4, 4]
+            layers:
+              - relu: { name: x }
+              - slice: { end: 1️⃣7 }
+              - slice: { input: x, start: 2️⃣3, end: 3 }
+              - flatten: { input: x }
+              - 3️⃣slice: { end: 2 }
+            """,
+            [
+                .init("1️⃣", "'slice' takes channels 0 ..< 7, but 'x' gives 6; it needs 0 ≤ start < end ≤ 6"),
+                .init("2️⃣", "'slice_1' takes channels 3 ..< 3, but 'x' gives 6; it needs 0 ≤ start < end ≤ 6"),
+                .init("3️⃣", "'slice_2' (slice) needs a C×H×W input, but 'flatten' gives 96"),
+            ])
+    }
+
+    @Test func upsampleNeedsExactlyOneSize() {
+        assertDiagnostics(
+            """
+            input: [3, 8, 8]
+            layers:
+              - relu: { name: x }
+              - 1️⃣upsample
+              - 2️⃣upsample: { input: x, size: 4, scale: 2 }
+              - upsample: { input: x, scale: 3️⃣0.1 }
+              - upsample: { input: x, scale: 2, align_corners: 4️⃣true }
+              - flatten: { name: flat, input: x }
+              - upsample: { input: x, like: 5️⃣flat }
+              - upsample: { input: x, like: 6️⃣nowhere }
+            """,
+            [
+                .init("1️⃣", "'upsample' (upsample) needs one of 'size', 'like' or 'scale'"),
+                .init("2️⃣", "'upsample_1' (upsample) takes one of 'size', 'like' or 'scale', not 'size' and 'scale'"),
+                .init("3️⃣", "'upsample_2' scales 8×8 by 0.1, which gives no pixels; 'scale' must make each side at least 1"),
+                .init("4️⃣", "'upsample_3' sets 'align_corners', which only bilinear upsampling has (PyTorch refuses it for nearest)"),
+                .init("5️⃣", "'upsample_4' takes its size from 'flat', which gives 192, not a C×H×W map"),
+                .init("6️⃣", "no layer is named 'nowhere'"),
             ])
     }
 
@@ -375,7 +432,7 @@ import Testing
             [
                 .init(
                     "1️⃣",
-                    "'fc' is a dense layer, but 'avgpool' gives 512×1×1; add '- flatten' before it (512·1·1 = 512 features)"
+                    "'fc' is a dense layer, but 'avgpool' gives 512×1×1; add '- flatten' before it (512·1·1 = 512 features), or 'per_pixel: true' to apply it to each pixel's channels"
                 )
             ])
     }

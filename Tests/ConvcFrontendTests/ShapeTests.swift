@@ -257,4 +257,122 @@ import Testing
             "squeeze_excitation.avgpool", "squeeze_excitation.fc1", "squeeze_excitation.fc2", "squeeze_excitation",
         ])
     }
+
+    @Test func upsampleTakesASizeAScaleOrAnotherLayersSize() throws {
+        let model = try compileModel(
+            """
+            input: [3, 7, 9]
+            layers:
+              - conv: { name: c, filters: 4, kernel: 3, stride: 2 }
+              - upsample: { name: twice, scale: 2 }
+              - upsample: { name: odd, input: c, scale: 2.5, mode: bilinear }
+              - upsample: { name: sized, input: c, size: [5, 6] }
+              - upsample: { name: square, input: c, size: 8, mode: bilinear, align_corners: true }
+              - upsample: { name: back, input: twice, like: input, mode: bilinear }
+            """)
+        // c: (7 − 3)/2 + 1 = 3 rows, (9 − 3)/2 + 1 = 4 columns
+        #expect(model.layer("twice")?.outputShape == .chw(4, 6, 8))
+        // floor(3 · 2.5) = 7, floor(4 · 2.5) = 10
+        #expect(model.layer("odd")?.outputShape == .chw(4, 7, 10))
+        #expect(model.layer("sized")?.outputShape == .chw(4, 5, 6))
+        #expect(model.layer("square")?.outputShape == .chw(4, 8, 8))
+        #expect(model.layer("back")?.outputShape == .chw(4, 7, 9))
+        #expect(model.layer("back")?.inputs == [model.layer("twice")!.id])
+        #expect(model.layer("odd")?.op == .upsample(Upsampling(mode: .bilinear, alignCorners: false, scale: 2.5)))
+        #expect(model.layer("sized")?.op == .upsample(Upsampling(mode: .nearest, alignCorners: false, scale: nil)))
+        // no parameters or MACs; bilinear counts three operations per output (two lerps' worth)
+        #expect(model.layer("back")?.macs == 0)
+        #expect(model.layer("back")?.otherOps == 4 * 7 * 9 * 3)
+    }
+
+    @Test func upsampleCoordinatesFollowPyTorch() {
+        // 4 → 8 with half-pixel centres: o = 0 reads max(0.5 · 0.5 − 0.5, 0) = 0; o = 3 reads 1.25; o = 7 reads
+        // 3.25, whose upper neighbour is clamped to pixel 3
+        let bilinear = Upsampling(mode: .bilinear, alignCorners: false, scale: nil)
+        let taps = bilinear.linearTaps(input: 4, output: 8)
+        #expect(taps[0] == .init(lower: 0, upper: 1, weight: 0))
+        #expect(taps[3] == .init(lower: 1, upper: 2, weight: 0.25))
+        #expect(taps[7] == .init(lower: 3, upper: 3, weight: 0.25))
+        // aligned corners, 3 → 5: o · 2/4, so o = 1 reads 0.5 and o = 4 reads pixel 2 exactly
+        let aligned = Upsampling(mode: .bilinear, alignCorners: true, scale: nil).linearTaps(input: 3, output: 5)
+        #expect(aligned[1] == .init(lower: 0, upper: 1, weight: 0.5))
+        #expect(aligned[4] == .init(lower: 2, upper: 2, weight: 0))
+        // nearest, 3 → 7 by size: floor(o · 3/7) = 0 0 0 1 1 2 2; 10 → 7 (downsampling): floor(o · 10/7)
+        let nearest = Upsampling(mode: .nearest, alignCorners: false, scale: nil)
+        #expect(nearest.nearestSources(input: 3, output: 7) == [0, 0, 0, 1, 1, 2, 2])
+        #expect(nearest.nearestSources(input: 10, output: 7) == [0, 1, 2, 4, 5, 7, 8])
+        // a given scale maps by 1/scale: 4 · 1.5 = 6 outputs, o · 0.6667 → 0 0 1 2 2 3
+        let scaled = Upsampling(mode: .nearest, alignCorners: false, scale: 1.5)
+        #expect(scaled.nearestSources(input: 4, output: 6) == [0, 0, 1, 2, 2, 3])
+    }
+
+    @Test func sliceTakesAChannelRange() throws {
+        let model = try compileModel(
+            """
+            input: [6, 4, 5]
+            layers:
+              - relu: { name: x }
+              - slice: { name: low, end: 2 }
+              - slice: { name: high, input: x, start: 2 }
+              - slice: { name: middle, input: x, start: 1, end: 4 }
+              - concat: { inputs: [high, low, middle] }
+            """)
+        #expect(model.layer("low")?.outputShape == .chw(2, 4, 5))
+        #expect(model.layer("high")?.outputShape == .chw(4, 4, 5))
+        #expect(model.layer("middle")?.op == .channelSlice(start: 1, end: 4))
+        #expect(model.outputShape == .chw(9, 4, 5))
+    }
+
+    @Test func convNeXtsBlockLoadsLinearWeightsPerPixel() throws {
+        let model = try compileModel(
+            """
+            input: [8, 5, 5]
+            layers:
+              - layer_norm: { name: norm }
+              - dense: { name: up, units: 32, per_pixel: true }
+              - gelu
+              - dense: { name: down, units: 8, per_pixel: true, bias: false }
+              - scale: { name: layer_scale }
+              - global_avg_pool
+              - flatten
+              - layer_norm: { name: flat_norm, eps: 0.000001 }
+            """)
+        #expect(model.layer("norm")?.parameters.map(\.shape) == [[8], [8]])
+        #expect(model.layer("norm")?.op == .layerNorm(epsilon: 1e-5))
+        // a Linear's [out, in] weight, run as a 1×1 conv: 5·5 pixels · 8 · 32 = 6,400 MACs
+        #expect(model.layer("up")?.parameters.map(\.shape) == [[32, 8], [32]])
+        #expect(model.layer("up")?.outputShape == .chw(32, 5, 5))
+        #expect(model.layer("up")?.macs == 6400)
+        #expect(model.layer("down")?.parameters.map(\.shape) == [[8, 32]])
+        // the block's own parameter, named by the layer
+        #expect(model.layer("layer_scale")?.parameters.map(\.name) == ["layer_scale"])
+        #expect(model.layer("layer_scale")?.parameters.map(\.shape) == [[8, 1, 1]])
+        #expect(model.layer("flat_norm")?.outputShape == Shape([8]))
+        // 16 + 288 + 256 + 8 + 16
+        #expect(model.parameterCount == 584)
+    }
+
+    @Test func tapsThatReadOnlyPaddingAreDropped() {
+        func conv(_ kernel: Int, padding: Int, dilation: Int, depthwise: Bool = false) -> Convolution {
+            Convolution(
+                inChannels: 960, filters: depthwise ? 960 : 256, kernel: Pair(kernel, kernel), stride: Pair(1, 1),
+                padding: Padding(top: padding, bottom: padding, left: padding, right: padding),
+                dilation: Pair(dilation, dilation), groups: depthwise ? 960 : 1, bias: false)
+        }
+        let map = Shape.chw(960, 14, 14)
+        // ASPP at rate 24 on 14×14: the outer taps sit 24 pixels out, past every row, so only the centre reads
+        // the input; a 1×1 conv without padding gives the same 14×14
+        let far = conv(3, padding: 24, dilation: 24).liveTaps(input: map, output: .chw(256, 14, 14))
+        #expect(far?.rows == 1..<2 && far?.columns == 1..<2)
+        #expect(far?.conv.kernel == Pair(1, 1) && far?.conv.padding == .zero && far?.conv.dilation == Pair(1, 1))
+        // rate 12: output row 0 reads row 12 through the lower tap, so every tap lives
+        #expect(conv(3, padding: 12, dilation: 12).liveTaps(input: map, output: .chw(256, 14, 14)) == nil)
+        // a 5×5 depthwise conv, dilation 6, on 8 rows: taps at −12 and +12 never land; ±6 do (rows 6, 7 and 0, 1)
+        let rows = conv(5, padding: 12, dilation: 6, depthwise: true).liveTaps(input: .chw(960, 8, 8), output: .chw(960, 8, 8))
+        #expect(rows?.rows == 1..<4 && rows?.conv.padding.top == 6 && rows?.conv.dilation == Pair(6, 6))
+        // the cropped weight keeps taps (1, 1) … (3, 3) of each 5×5 kernel, in order
+        let weight = (0..<50).map(Float.init)
+        let cropped = rows!.crop(weight)
+        #expect(cropped.count == 18 && cropped.prefix(4) == [6, 7, 8, 11] && cropped[9] == 31)
+    }
 }

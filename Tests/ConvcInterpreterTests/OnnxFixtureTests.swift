@@ -14,8 +14,9 @@ import Testing
 let fixtureTolerance: Float = 1e-5
 
 let fixtures = [
-    "lenet5", "tiny_alexnet", "tiny_densenet", "tiny_enet", "tiny_inception", "tiny_mobilenet", "tiny_modern_activations",
-    "tiny_residual", "tiny_shufflenet", "tiny_squeeze_excitation",
+    "lenet5", "tiny_alexnet", "tiny_convnext", "tiny_densenet", "tiny_dilated_past", "tiny_enet", "tiny_inception",
+    "tiny_mobilenet", "tiny_modern_activations", "tiny_residual", "tiny_shufflenet", "tiny_split",
+    "tiny_squeeze_excitation", "tiny_upsample",
 ]
 
 @Suite struct OnnxRuntimeFixtures {

@@ -17,7 +17,11 @@ let referenceNames: [String: String] = [
     "resnet152.yaml": "resnet152", "vgg11.yaml": "vgg11", "vgg13.yaml": "vgg13", "vgg16.yaml": "vgg16",
     "vgg16_bn.yaml": "vgg16_bn", "vgg19.yaml": "vgg19",
     "mobilenet_v3_small.yaml": "mobilenet_v3_small", "mobilenet_v3_large.yaml": "mobilenet_v3_large",
-    "efficientnet_b0.yaml": "efficientnet_b0",
+    "efficientnet_b0.yaml": "efficientnet_b0", "efficientnet_v2_s.yaml": "efficientnet_v2_s",
+    "regnet_y_400mf.yaml": "regnet_y_400mf", "shufflenet_v2_x1_0.yaml": "shufflenet_v2_x1_0",
+    "convnext_tiny.yaml": "convnext_tiny", "fcn_resnet50.yaml": "fcn_resnet50",
+    "deeplabv3_mobilenet_v3_large.yaml": "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large.yaml": "lraspp_mobilenet_v3_large",
 ]
 
 struct ReferenceLayer: Decodable {
@@ -62,6 +66,7 @@ let referenceModels: [String: ReferenceModel] = {
     @Test func everySpecHasAReference() {
         #expect(Set(referenceSpecs) == Set(referenceNames.keys))
         #expect(referenceModels.count == 18 + 10)
+        #expect(referenceNames.values.filter { referenceModels[$0]?.state_dict != nil }.count == 10)
     }
 
     @Test(arguments: referenceSpecs)
@@ -89,12 +94,17 @@ let referenceModels: [String: ReferenceModel] = {
                 #expect(layer.params == 0, "missing \(layer.name)")
                 continue
             }
-            #expect(ours.outputShape.dims == Array(layer.output_shape.dropFirst()), "\(layer.name)")
+            // ConvNeXt's Linear and LayerNorm run between permutes on channels-last values, which are NCHW here.
+            let shape = Array(layer.output_shape.dropFirst())
+            let channelsFirst = shape.count == 3 && ["Linear", "LayerNorm", "GELU"].contains(layer.type) ? [shape[2], shape[0], shape[1]] : shape
+            #expect(ours.outputShape.dims == channelsFirst, "\(layer.name)")
             #expect(ours.trainableParameterCount == layer.params, "\(layer.name)")
             if layer.params > 0 { matchedParameterLayers += 1 }
         }
         #expect(matchedParameterLayers == reference.layers.filter { $0.params > 0 }.count)
-        #expect(model.layers.filter { $0.trainableParameterCount > 0 }.count == matchedParameterLayers)
+        // A block's own parameter (ConvNeXt's layer_scale) is a `scale` layer here, and no leaf module there.
+        let blockParameters = model.layers.filter { $0.op == .scale }.count
+        #expect(model.layers.filter { $0.trainableParameterCount > 0 }.count == matchedParameterLayers + blockParameters)
 
         // Every name and shape PyTorch saves, so its weights load without renaming.
         if let stateDict = reference.state_dict {

@@ -218,6 +218,24 @@ extension Elaborator {
             return addBatchNorm(
                 path: path, input: input, epsilon: arguments.number("eps", default: 1e-5), location: location)
 
+        case .layerNorm:
+            let channels = shape.channels
+            return addLayer(
+                path: path, op: .layerNorm(epsilon: arguments.number("eps", default: 1e-5)), inputs: [input.layer],
+                shape: shape,
+                parameters: [
+                    Parameter(name: name + ".weight", shape: [channels], trainable: true),
+                    Parameter(name: name + ".bias", shape: [channels], trainable: true),
+                ], otherOps: 5 * shape.elementCount, location: location)
+
+        case .scale:
+            // Named by the layer itself: torchvision's layer_scale is a parameter of its block, not a module.
+            return addLayer(
+                path: path, op: .scale, inputs: [input.layer], shape: shape,
+                parameters: [
+                    Parameter(name: name, shape: shape.isFeatureMap ? [shape.channels, 1, 1] : [shape.channels], trainable: true)
+                ], otherOps: shape.elementCount, location: location)
+
         case .localResponseNorm:
             guard needFeatureMap() else { return .poisoned }
             let size = arguments.int("size", default: 5)
@@ -274,11 +292,28 @@ extension Elaborator {
         case .identity:
             return addLayer(path: path, op: .identity, inputs: [input.layer], shape: shape, location: location)
 
+        case .dense where arguments.bool("per_pixel", default: false):
+            // PyTorch's Linear over channels-last pixels (ConvNeXt): a 1×1 conv whose weight keeps Linear's [out, in].
+            guard needFeatureMap() else { return .poisoned }
+            let units = arguments.int("units", default: 1)
+            let bias = arguments.bool("bias", default: true)
+            let conv = Convolution(
+                inChannels: shape.channels, filters: units, kernel: Pair(1, 1), stride: Pair(1, 1), padding: .zero,
+                dilation: Pair(1, 1), groups: 1, bias: bias, activation: arguments.activation())
+            let plane = shape.height * shape.width
+            guard let out = checkedShape([units, shape.height, shape.width], name: name, location: location),
+                let macs = checkedCost([plane, shape.channels, units], name: name, location: location),
+                let parameters = weightAndBias(path, weight: [units, shape.channels], bias: bias ? units : nil, location: location)
+            else { return .poisoned }
+            return addLayer(
+                path: path, op: .conv(conv), inputs: [input.layer], shape: out, parameters: parameters, macs: macs,
+                otherOps: out.elementCount * ((bias ? 1 : 0) + (conv.activation != nil ? 1 : 0)), location: location)
+
         case .dense:
             let units = arguments.int("units", default: 1)
             guard shape.dims.count == 1 else {
                 diagnostics.error(
-                    "'\(name)' is a dense layer, but \(describeProducer(input)) gives \(shape); add '- flatten' before it (\(shape.dims.map(String.init).joined(separator: "·")) = \(grouped(shape.elementCount)) features)",
+                    "'\(name)' is a dense layer, but \(describeProducer(input)) gives \(shape); add '- flatten' before it (\(shape.dims.map(String.init).joined(separator: "·")) = \(grouped(shape.elementCount)) features), or 'per_pixel: true' to apply it to each pixel's channels",
                     category: "ShapeMismatch", at: location, notes: producerNote(input))
                 return .poisoned
             }
@@ -319,6 +354,24 @@ extension Elaborator {
             }
             return addLayer(
                 path: path, op: .channelShuffle(groups: groups), inputs: [input.layer], shape: shape, location: location)
+
+        case .slice:
+            guard needFeatureMap() else { return .poisoned }
+            let start = arguments.int("start", default: 0), end = arguments.int("end", default: shape.channels)
+            guard start < end, end <= shape.channels else {
+                diagnostics.error(
+                    "'\(name)' takes channels \(start) ..< \(end), but \(describeProducer(input)) gives \(shape.channels); it needs 0 ≤ start < end ≤ \(shape.channels)",
+                    category: "InvalidValue", at: arguments.location(end > shape.channels ? "end" : "start") ?? location,
+                    notes: producerNote(input))
+                return .poisoned
+            }
+            return addLayer(
+                path: path, op: .channelSlice(start: start, end: end), inputs: [input.layer],
+                shape: .chw(end - start, shape.height, shape.width), location: location)
+
+        case .upsample:
+            guard needFeatureMap() else { return .poisoned }
+            return upsample(input, shape: shape, arguments: arguments, name: name, path: path, scope: scope, location: location)
 
         case .squeezeExcitation:
             guard needFeatureMap() else { return .poisoned }
@@ -386,6 +439,66 @@ extension Elaborator {
         return addLayer(
             path: path, op: .multiply, inputs: flows.map { $0.0.layer }, shape: result,
             otherOps: result.elementCount * (flows.count - 1), location: location)
+    }
+
+    /// PyTorch's `F.interpolate(x, size | scale_factor, mode, align_corners)`; `like` is `size=other.shape[-2:]`.
+    mutating func upsample(
+        _ input: Flow, shape: Shape, arguments: LayerArguments, name: String, path: [String], scope: NameScope,
+        location: SourceLocation
+    ) -> Flow {
+        let sizeKeys = ["size", "like", "scale"].filter(arguments.has)
+        guard sizeKeys.count == 1 else {
+            let message = sizeKeys.isEmpty
+                ? "'\(name)' (upsample) needs one of 'size', 'like' or 'scale'"
+                : "'\(name)' (upsample) takes one of 'size', 'like' or 'scale', not \(sizeKeys.map { "'\($0)'" }.joined(separator: " and "))"
+            diagnostics.error(message, category: sizeKeys.isEmpty ? "MissingKey" : "InvalidValue", at: location)
+            return .poisoned
+        }
+        let bilinear = arguments.string("mode") == "bilinear"
+        if arguments.has("align_corners"), !bilinear {
+            diagnostics.error(
+                "'\(name)' sets 'align_corners', which only bilinear upsampling has (PyTorch refuses it for nearest)",
+                category: "InvalidValue", at: arguments.location("align_corners") ?? location)
+            return .poisoned
+        }
+        var size = Pair(shape.height, shape.width)
+        var scale: Double?
+        if let given = arguments.optionalPair("size") {
+            size = given
+        } else if let reference = arguments.string("like") {
+            let at = arguments.location("like") ?? location
+            guard let other = resolve(Located(reference, at: at), from: scope), let otherShape = other.shape else {
+                return .poisoned
+            }
+            guard otherShape.isFeatureMap else {
+                diagnostics.error(
+                    "'\(name)' takes its size from '\(layers[other.layer].name)', which gives \(otherShape), not a C×H×W map",
+                    category: "ShapeMismatch", at: at)
+                return .poisoned
+            }
+            size = Pair(otherShape.height, otherShape.width)
+        } else {
+            let factor = arguments.number("scale", default: 1)
+            // PyTorch's output size: floor(in · scale), computed in double.
+            let height = (Double(shape.height) * factor).rounded(.down), width = (Double(shape.width) * factor).rounded(.down)
+            guard factor > 0, factor.isFinite, height >= 1, width >= 1, height < 1e9, width < 1e9 else {
+                diagnostics.error(
+                    "'\(name)' scales \(shape.height)×\(shape.width) by \(factor), which gives no pixels; 'scale' must make each side at least 1",
+                    category: "InvalidValue", at: arguments.location("scale") ?? location)
+                return .poisoned
+            }
+            size = Pair(Int(height), Int(width))
+            scale = factor
+        }
+        guard let out = checkedShape([shape.channels, size.h, size.w], name: name, location: location) else {
+            return .poisoned
+        }
+        let upsampling = Upsampling(
+            mode: bilinear ? .bilinear : .nearest, alignCorners: arguments.bool("align_corners", default: false),
+            scale: scale)
+        return addLayer(
+            path: path, op: .upsample(upsampling), inputs: [input.layer], shape: out,
+            otherOps: out.elementCount * (bilinear ? 3 : 0), location: location)
     }
 
     /// torchvision's SqueezeExcitation as its modules: `avgpool`, `fc1` (1×1 conv to the squeeze channels),

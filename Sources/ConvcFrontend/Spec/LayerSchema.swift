@@ -142,6 +142,10 @@ public enum LayerSchema {
                 KeySchema("size", positive, required: true), KeySchema("alpha", .number),
                 KeySchema("beta", .number), KeySchema("k", .number),
             ], "local response normalisation across channels (LocalResponseNorm)")
+        case .layerNorm:
+            ([KeySchema("eps", .number)], "normalisation over each pixel's channels (LayerNorm, LayerNorm2d)")
+        case .scale:
+            ([], "x · weight[c], a learned per-channel factor named by the layer itself (ConvNeXt's layer_scale)")
         case .relu:
             ([], "max(x, 0)")
         case .relu6:
@@ -174,9 +178,9 @@ public enum LayerSchema {
         case .dense:
             ([
                 KeySchema("units", positive, required: true), KeySchema("bias", .bool),
-                KeySchema("activation", .activation),
+                KeySchema("activation", .activation), KeySchema("per_pixel", .bool),
             ],
-            "fully connected layer (Linear)")
+            "fully connected layer (Linear); with per_pixel, over each pixel's channels")
         case .add:
             ([KeySchema("inputs", .layerNames)], "element-wise sum of named layers")
         case .multiply:
@@ -195,6 +199,15 @@ public enum LayerSchema {
                 KeySchema("scale_activation", .activation),
             ],
             "x · gate(fc2(act(fc1(avgpool(x))))) (torchvision's SqueezeExcitation)")
+        case .slice:
+            ([KeySchema("start", natural), KeySchema("end", positive)],
+            "channels start ..< end of its input (x[:, start:end], torch.chunk, ONNX Split)")
+        case .upsample:
+            ([
+                KeySchema("size", .pair(minimum: 1)), KeySchema("like", .layerName), KeySchema("scale", .number),
+                KeySchema("mode", .choice(["nearest", "bilinear"])), KeySchema("align_corners", .bool),
+            ],
+            "resizes H×W to 'size', to the size of the layer 'like' names, or by 'scale' (F.interpolate)")
         case .identity:
             ([], "passes its input through")
         case .group:

@@ -58,17 +58,15 @@ private let knownOps: [String: KnownOp] = {
     spelled(.dense, ["linear", "fc", "fullyconnected", "gemm", "matmul", "innerproduct"], as: "PyTorch's nn.Linear, ONNX Gemm")
     spelled(.add, ["sum", "plus"], as: "an element-wise sum, ONNX Add or Sum")
     spelled(.concat, ["cat", "concatenate"], as: "torch.cat, ONNX Concat")
-    table["layernorm"] = .unsupported("PyTorch's nn.LayerNorm")
+    spelled(.layerNorm, ["layernorm", "layernorm2d", "ln"], as: "PyTorch's nn.LayerNorm, torchvision's LayerNorm2d")
     table["groupnorm"] = .unsupported("PyTorch's nn.GroupNorm")
     table["instancenorm"] = .unsupported("PyTorch's nn.InstanceNorm2d")
-    for name in ["upsample", "interpolate", "resize", "upsamplingbilinear", "upsamplingnearest"] {
-        table[name] = .unsupported("upsampling (PyTorch's F.interpolate, ONNX Resize)")
-    }
+    spelled(.upsample, ["upsample", "interpolate", "resize", "upsampling", "upsamplingbilinear", "upsamplingnearest"], as: "PyTorch's F.interpolate, ONNX Resize")
     for name in ["pixelshuffle", "depthtospace"] { table[name] = .unsupported("PyTorch's nn.PixelShuffle") }
     spelled(.channelShuffle, ["channelshuffle", "shuffle"], as: "PyTorch's nn.ChannelShuffle")
-    for name in ["split", "chunk", "slice"] { table[name] = .unsupported("a channel split (torch.chunk, ONNX Split)") }
+    spelled(.slice, ["split", "chunk", "narrow", "channelslice", "channelsplit"], as: "one layer per part: torch.chunk, ONNX Split")
     spelled(.multiply, ["mul", "multiply", "product", "prod"], as: "an element-wise product, ONNX Mul")
-    table["scale"] = .unsupported("a learned per-channel scale")
+    spelled(.scale, ["layerscale", "channelscale"], as: "a learned per-channel factor")
     for name in ["pad", "zeropad", "constantpad", "reflectionpad", "replicationpad"] {
         table[name] = .unsupported("padding as a layer (PyTorch's nn.ZeroPad2d, ONNX Pad)")
     }

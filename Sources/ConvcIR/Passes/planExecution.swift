@@ -98,8 +98,8 @@ public func planExecution(_ model: Model, options: PlanOptions = .full) -> Execu
         case .convTranspose(let c): canFold = c.activation == nil; canFuse = c.activation == nil
         case .dense(_, _, _, let activation): canFold = activation == nil; canFuse = activation == nil
         case .batchNorm: canFuse = true
-        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .activation, .prelu,
-            .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
+        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .layerNorm, .scale, .activation, .prelu,
+            .softmax, .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
             break
         }
         if canFold, let next = soleReader(layer.id), case .batchNorm = next.op {

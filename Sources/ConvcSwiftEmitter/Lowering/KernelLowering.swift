@@ -36,6 +36,7 @@ struct KernelLowering {
             case .adaptiveAveragePool(let size): lowerAdaptivePool(size, input: inputs[0], into: &w)
             case .maxUnpool: lowerMaxUnpool(input: inputs[0], output: output, into: &w)
             case .batchNorm: lowerBatchNorm(output, into: &w)
+            case .layerNorm(let epsilon): lowerLayerNorm(epsilon: epsilon, output: output, into: &w)
             case .localResponseNorm(let size, let alpha, let beta, let k):
                 lowerLocalResponseNorm(size: size, alpha: alpha, beta: beta, k: k, input: inputs[0], into: &w)
             case .activation: lowerActivation(output, into: &w)
@@ -46,6 +47,9 @@ struct KernelLowering {
             case .concat: lowerConcat(inputs, into: &w)
             case .channelPad: lowerChannelPad(input: inputs[0], output: output, into: &w)
             case .channelShuffle(let groups): lowerChannelShuffle(groups: groups, input: inputs[0], into: &w)
+            case .upsample(let upsampling): lowerUpsample(upsampling, input: inputs[0], output: output, into: &w)
+            case .channelSlice(let start):
+                w.line("y.update(from: x\(plus(Index(start * output.height * output.width))), count: \(literal(output.elementCount)))")
             case .copy:
                 // Never steps (their output is their input's buffer); were one planned, this is what it means.
                 w.line("y.update(from: x, count: \(literal(output.elementCount)))")

@@ -44,6 +44,8 @@ struct WeightLayout: Hashable {
     var count: Int
     /// How loading rearranges PyTorch's layout for the kernel.
     var arrangement: WeightArrangement
+    /// A conv's taps that read the input, when loading keeps only those.
+    var liveTaps: Convolution.LiveTaps? = nil
 }
 
 /// The order a kernel reads its weights in, which loading produces from PyTorch's.
@@ -80,6 +82,8 @@ enum Kernel: Hashable {
     /// A batch norm that is not folded: scale and shift per channel.
     case batchNorm
     case localResponseNorm(size: Int, alpha: Double, beta: Double, k: Double)
+    /// Over each pixel's channels, a plane of pixels at a time: weight then bias per channel.
+    case layerNorm(epsilon: Double)
     /// The epilogue's activation on its own.
     case activation
     case prelu
@@ -91,6 +95,10 @@ enum Kernel: Hashable {
     case channelPad
     /// Channel c · groups + g from input channel g · (C / groups) + c, a plane at a time.
     case channelShuffle(groups: Int)
+    /// Nearest or bilinear resizing of each plane to the output's size.
+    case upsample(Upsampling)
+    /// Channels from `start` on: one contiguous copy.
+    case channelSlice(start: Int)
     /// An op whose output is its input (never planned as a step; a copy if one were).
     case copy
 }

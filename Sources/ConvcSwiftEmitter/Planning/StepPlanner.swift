@@ -50,6 +50,17 @@ struct StepPlanner {
 
     func layer(_ id: Int) -> Layer { model.layers[id] }
 
+    /// A conv layer's conv as its kernels run it: on its live taps only, where some read nothing but padding.
+    func convolution(_ main: Layer) -> Convolution? {
+        guard case .conv(let c) = main.op else { return nil }
+        return liveTaps(main)?.conv ?? c
+    }
+
+    func liveTaps(_ main: Layer) -> Convolution.LiveTaps? {
+        guard case .conv(let c) = main.op else { return nil }
+        return c.liveTaps(input: layer(main.inputs[0]).outputShape, output: main.outputShape)
+    }
+
     /// The activation a step applies: its layer's own, or the one fused after it.
     func activation(of step: PlannedStep) -> Activation? {
         if let fused = step.fusedActivation, case .activation(let a) = layer(fused).op { return a }
@@ -57,8 +68,8 @@ struct StepPlanner {
         case .conv(let c), .convTranspose(let c): return c.activation
         case .dense(_, _, _, let a): return a
         case .activation(let a): return a
-        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .prelu, .softmax,
-            .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
+        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .layerNorm, .scale, .prelu, .softmax,
+            .dropout, .flatten, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
             return nil
         }
     }
@@ -79,16 +90,19 @@ struct StepPlanner {
             return plan
         }
         switch main.op {
-        case .conv(let c) where isMatrixVector(c, input: inputs[0], epilogue: plan.epilogue):
-            // A 1×1 conv of a 1×1 map (squeeze-and-excitation's) is a dense layer: its weights are already [out, in].
-            plan.kernel = .dense(inFeatures: c.inChannels, units: c.filters)
-            plan.weights = WeightLayout(biasOffset: c.inChannels * c.filters, count: (c.inChannels + 1) * c.filters, arrangement: .pytorch)
-            plan.takesThreads = true
-        case .conv(let c):
-            let algorithm = convolutionAlgorithm(c, input: inputs[0], output: output, layout: layout, epilogue: plan.epilogue)
-            plan.kernel = .convolution(c.geometry, algorithm)
-            plan.weights = convolutionWeights(c, algorithm, stored: main.parameters[0].elementCount)
-            plan.scratchFloats = algorithm.scratchFloats(inChannels: c.inChannels, pixelTile: tiling.pixelTile)
+        case .conv:
+            let c = convolution(main)!
+            if isMatrixVector(c, input: inputs[0], epilogue: plan.epilogue) {
+                // A 1×1 conv of a 1×1 map (squeeze-and-excitation's) is a dense layer: its weights are [out, in].
+                plan.kernel = .dense(inFeatures: c.inChannels, units: c.filters)
+                plan.weights = WeightLayout(biasOffset: c.inChannels * c.filters, count: (c.inChannels + 1) * c.filters, arrangement: .pytorch)
+            } else {
+                let algorithm = convolutionAlgorithm(c, input: inputs[0], output: output, layout: layout, epilogue: plan.epilogue)
+                plan.kernel = .convolution(c.geometry, algorithm)
+                plan.weights = convolutionWeights(c, algorithm, stored: c.filters * (c.inChannels / c.groups) * c.kernel.h * c.kernel.w)
+                plan.scratchFloats = algorithm.scratchFloats(inChannels: c.inChannels, pixelTile: tiling.pixelTile)
+            }
+            plan.weights?.liveTaps = liveTaps(main)
             plan.takesThreads = true
         case .convTranspose(let c):
             let stored = main.parameters[0].elementCount
@@ -113,8 +127,11 @@ struct StepPlanner {
         case .maxUnpool:
             plan.kernel = .maxUnpool
             plan.indices = .reads
-        case .batchNorm:
+        case .batchNorm, .scale:
             plan.kernel = .batchNorm
+            plan.weights = perChannel
+        case .layerNorm(let epsilon):
+            plan.kernel = .layerNorm(epsilon: epsilon)
             plan.weights = perChannel
         case .localResponseNorm(let size, let alpha, let beta, let k):
             plan.kernel = .localResponseNorm(size: size, alpha: alpha, beta: beta, k: k)
@@ -128,6 +145,8 @@ struct StepPlanner {
         case .concat: plan.kernel = .concat
         case .channelPad: plan.kernel = .channelPad
         case .channelShuffle(let groups): plan.kernel = .channelShuffle(groups: groups)
+        case .upsample(let upsampling): plan.kernel = .upsample(upsampling)
+        case .channelSlice(let start, _): plan.kernel = .channelSlice(start: start)
         case .input, .dropout, .flatten, .identity: plan.kernel = .copy
         }
         return plan

@@ -48,6 +48,7 @@ extension Kernel {
         case .maxUnpool: "max unpool"
         case .batchNorm: "batch norm (scale and shift)"
         case .localResponseNorm: "local response norm"
+        case .layerNorm: "layer norm over channels (pixels as vectors)"
         case .activation: "activation"
         case .prelu: "PReLU"
         case .softmax: "softmax"
@@ -56,6 +57,8 @@ extension Kernel {
         case .concat: "concat (copies)"
         case .channelPad: "channel pad"
         case .channelShuffle(let groups): "channel shuffle of \(groups) groups (plane copies)"
+        case .channelSlice(let start): "channel slice from \(start) (one copy)"
+        case .upsample(let u): u.mode == .bilinear ? "bilinear upsample (rows blended, then columns)" : "nearest upsample"
         case .copy: "copy"
         }
     }

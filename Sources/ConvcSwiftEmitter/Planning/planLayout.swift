@@ -33,7 +33,7 @@ extension StepPlanner {
             changed = false
             for step in execution.steps where !step.inputs.isEmpty && chosen.contains(step.inputs[0]) != chosen.contains(step.layer) {
                 let main = layer(step.layer)
-                guard case .conv(let c) = main.op else { continue }
+                guard let c = convolution(main) else { continue }
                 if isNCHWcDepthwise(step) {
                     chosen.remove(step.inputs[0])
                     chosen.remove(step.layer)
@@ -61,7 +61,7 @@ extension StepPlanner {
     /// A depthwise conv the NCHWc kernel runs: kernels up to 3×3 (its taps' weight vectors stay in registers),
     /// undilated.
     func isNCHWcDepthwise(_ step: PlannedStep) -> Bool {
-        guard case .conv(let c) = layer(step.layer).op, tiling.convolutionKind(c, output: layer(step.layer).outputShape) == .depthwise
+        guard let c = convolution(layer(step.layer)), tiling.convolutionKind(c, output: layer(step.layer).outputShape) == .depthwise
         else { return false }
         return fitsNCHWc(step) && c.kernel.h <= 3 && c.kernel.w <= 3 && c.dilation == Pair(1, 1)
     }
@@ -69,7 +69,7 @@ extension StepPlanner {
     /// Whether a step can write its output NCHWc: a depthwise conv, or a one-group conv whose filters fill pixel
     /// groups' channel vectors (Winograd's stays Winograd's, 2.25 times fewer multiply-adds than pixel groups).
     private func writesNCHWc(_ step: PlannedStep) -> Bool {
-        guard fitsNCHWc(step), case .conv(let c) = layer(step.layer).op else { return false }
+        guard fitsNCHWc(step), let c = convolution(layer(step.layer)) else { return false }
         return isNCHWcDepthwise(step) || runsAsPixelGroups(step, c)
     }
 
@@ -81,14 +81,15 @@ extension StepPlanner {
         guard step.inputs.first == input, !step.inputs.dropFirst().contains(input), main.inputs.count == 1 else { return false }
         let inputShape = layer(main.inputs[0]).outputShape
         switch main.op {
-        case .conv(let c):
+        case .conv:
+            guard let c = convolution(main) else { return false }
             if isNCHWcDepthwise(step) { return true }
             return isOneByOne(main) && runsAsPixelGroups(step, c)
                 && !pixelGroupSource(c, input: inputShape, output: main.outputShape).copied
         case .pool, .globalPool, .adaptiveAvgPool:
             return isGlobalAverage(main)
-        case .input, .convTranspose, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax, .dropout,
-            .flatten, .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
+        case .input, .convTranspose, .maxUnpool, .batchNorm, .localResponseNorm, .layerNorm, .scale, .activation, .prelu, .softmax, .dropout,
+            .flatten, .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
             return false
         }
     }
@@ -103,8 +104,8 @@ extension StepPlanner {
         case .pool(let p):
             return p.kind == .average && p.padding == .zero && p.kernel == Pair(input.height, input.width)
                 && main.outputShape.height == 1 && main.outputShape.width == 1
-        case .input, .conv, .convTranspose, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax,
-            .dropout, .flatten, .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .identity:
+        case .input, .conv, .convTranspose, .maxUnpool, .batchNorm, .localResponseNorm, .layerNorm, .scale, .activation, .prelu, .softmax,
+            .dropout, .flatten, .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
             return false
         }
     }
@@ -119,7 +120,7 @@ extension StepPlanner {
 
     /// A 1×1 stride-1 undilated conv without padding.
     private func isOneByOne(_ main: Layer) -> Bool {
-        guard case .conv(let c) = main.op else { return false }
+        guard let c = convolution(main) else { return false }
         return c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero && c.dilation == Pair(1, 1)
     }
 }
