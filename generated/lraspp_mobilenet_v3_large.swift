@@ -608,9 +608,10 @@ public struct LrasppMobilenetV3Large: Sendable {
         Self.blockFilters(&p, at: 174_224, filters: 80, groups: 1, channels: 184, taps: 1, block: 16)
         try Self.copy(tensors, "backbone.11.block.0.0.weight", into: &p, at: 189_024, count: 38_400)
         try Self.foldBatchNorm(tensors, "backbone.11.block.0.1", epsilon: 0.001, into: &p, weight: 189_024, bias: 227_424, channels: 480, blocks: 1, blockStride: 0, channelStride: 80, run: 80)
-        Self.blockFilters(&p, at: 189_024, filters: 480, groups: 1, channels: 80, taps: 1, block: 4)
+        Self.blockFilters(&p, at: 189_024, filters: 480, groups: 1, channels: 80, taps: 1, block: 16)
         try Self.copy(tensors, "backbone.11.block.1.0.weight", into: &p, at: 227_904, count: 4320)
         try Self.foldBatchNorm(tensors, "backbone.11.block.1.1", epsilon: 0.001, into: &p, weight: 227_904, bias: 232_224, channels: 480, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 227_904, channels: 480, taps: 9)
         try Self.copy(tensors, "backbone.11.block.2.fc1.weight", into: &p, at: 232_704, count: 57_600)
         try Self.copy(tensors, "backbone.11.block.2.fc1.bias", into: &p, at: 290_304, count: 120)
         try Self.copy(tensors, "backbone.11.block.2.fc2.weight", into: &p, at: 290_432, count: 57_600)
@@ -620,9 +621,10 @@ public struct LrasppMobilenetV3Large: Sendable {
         Self.blockFilters(&p, at: 348_512, filters: 112, groups: 1, channels: 480, taps: 1, block: 16)
         try Self.copy(tensors, "backbone.12.block.0.0.weight", into: &p, at: 402_384, count: 75_264)
         try Self.foldBatchNorm(tensors, "backbone.12.block.0.1", epsilon: 0.001, into: &p, weight: 402_384, bias: 477_648, channels: 672, blocks: 1, blockStride: 0, channelStride: 112, run: 112)
-        Self.blockFilters(&p, at: 402_384, filters: 672, groups: 1, channels: 112, taps: 1, block: 4)
+        Self.blockFilters(&p, at: 402_384, filters: 672, groups: 1, channels: 112, taps: 1, block: 16)
         try Self.copy(tensors, "backbone.12.block.1.0.weight", into: &p, at: 478_320, count: 6048)
         try Self.foldBatchNorm(tensors, "backbone.12.block.1.1", epsilon: 0.001, into: &p, weight: 478_320, bias: 484_368, channels: 672, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 478_320, channels: 672, taps: 9)
         try Self.copy(tensors, "backbone.12.block.2.fc1.weight", into: &p, at: 485_040, count: 112_896)
         try Self.copy(tensors, "backbone.12.block.2.fc1.bias", into: &p, at: 597_936, count: 168)
         try Self.copy(tensors, "backbone.12.block.2.fc2.weight", into: &p, at: 598_112, count: 112_896)
@@ -830,10 +832,10 @@ public struct LrasppMobilenetV3Large: Sendable {
             let backbone_10_block_2_0Out = a + 31_360  // 80×14×14
             Self.backbone_9_block_2_0(backbone_10_block_1_0Out, backbone_9_block_2_0Out, w + 174_224, backbone_10_block_2_0Out, threads)
             // backbone.11.block.0.0, + backbone.11.block.0.1 folded, + backbone.11.block.0.2 fused
-            let backbone_11_block_0_0Out = a + 47_040  // 480×14×14
+            let backbone_11_block_0_0Out = a + 47_040  // 480×14×14 NCHWc
             Self.backbone_11_block_0_0(backbone_10_block_2_0Out, w + 189_024, backbone_11_block_0_0Out, threads)
             // backbone.11.block.1.0, + backbone.11.block.1.1 folded, + backbone.11.block.1.2 fused
-            let backbone_11_block_1_0Out = a + 141_120  // 480×14×14
+            let backbone_11_block_1_0Out = a + 141_120  // 480×14×14 NCHWc
             Self.backbone_11_block_1_0(backbone_11_block_0_0Out, w + 227_904, backbone_11_block_1_0Out, threads)
             let backbone_11_block_2_avgpoolOut = a + 31_360  // 480×1×1
             Self.backbone_11_block_2_avgpool(backbone_11_block_1_0Out, backbone_11_block_2_avgpoolOut)
@@ -843,16 +845,16 @@ public struct LrasppMobilenetV3Large: Sendable {
             // backbone.11.block.2.fc2, + backbone.11.block.2.scale_activation fused
             let backbone_11_block_2_fc2Out = a + 31_360  // 480×1×1
             Self.backbone_11_block_2_fc2(backbone_11_block_2_fc1Out, w + 290_432, backbone_11_block_2_fc2Out, threads)
-            let backbone_11_block_2Out = a + 31_840  // 480×14×14
+            let backbone_11_block_2Out = a + 31_840  // 480×14×14 NCHWc
             Self.backbone_11_block_2(backbone_11_block_1_0Out, backbone_11_block_2_fc2Out, backbone_11_block_2Out)
             // backbone.11.block.3.0, + backbone.11.block.3.1 folded
             let backbone_11_block_3_0Out = a + 125_920  // 112×14×14
             Self.backbone_11_block_3_0(backbone_11_block_2Out, w + 348_512, backbone_11_block_3_0Out, threads)
             // backbone.12.block.0.0, + backbone.12.block.0.1 folded, + backbone.12.block.0.2 fused
-            let backbone_12_block_0_0Out = a + 147_872  // 672×14×14
+            let backbone_12_block_0_0Out = a + 147_872  // 672×14×14 NCHWc
             Self.backbone_12_block_0_0(backbone_11_block_3_0Out, w + 402_384, backbone_12_block_0_0Out, threads)
             // backbone.12.block.1.0, + backbone.12.block.1.1 folded, + backbone.12.block.1.2 fused
-            let backbone_12_block_1_0Out = a + 279_584  // 672×14×14
+            let backbone_12_block_1_0Out = a + 279_584  // 672×14×14 NCHWc
             Self.backbone_12_block_1_0(backbone_12_block_0_0Out, w + 478_320, backbone_12_block_1_0Out, threads)
             let backbone_12_block_2_avgpoolOut = a + 31_360  // 672×1×1
             Self.backbone_12_block_2_avgpool(backbone_12_block_1_0Out, backbone_12_block_2_avgpoolOut)
@@ -862,29 +864,27 @@ public struct LrasppMobilenetV3Large: Sendable {
             // backbone.12.block.2.fc2, + backbone.12.block.2.scale_activation fused
             let backbone_12_block_2_fc2Out = a + 31_360  // 672×1×1
             Self.backbone_12_block_2_fc2(backbone_12_block_2_fc1Out, w + 598_112, backbone_12_block_2_fc2Out, threads)
-            let backbone_12_block_2Out = a + 147_872  // 672×14×14
+            let backbone_12_block_2Out = a + 147_872  // 672×14×14 NCHWc
             Self.backbone_12_block_2(backbone_12_block_1_0Out, backbone_12_block_2_fc2Out, backbone_12_block_2Out)
             // backbone.12.block.3.0, + backbone.12.block.3.1 folded, + backbone.12.add fused
             let backbone_12_block_3_0Out = a + 31_360  // 112×14×14
             Self.backbone_12_block_3_0(backbone_12_block_2Out, backbone_11_block_3_0Out, w + 711_680, backbone_12_block_3_0Out, threads)
-            // backbone.13.block.0.0, + backbone.13.block.0.1 folded, + backbone.13.block.0.2 fused (backbone_12_block_0_0's function)
+            // backbone.13.block.0.0, + backbone.13.block.0.1 folded, + backbone.13.block.0.2 fused
             let backbone_13_block_0_0Out = a + 53_312  // 672×14×14
-            Self.backbone_12_block_0_0(backbone_12_block_3_0Out, w + 787_056, backbone_13_block_0_0Out, threads)
+            Self.backbone_13_block_0_0(backbone_12_block_3_0Out, w + 787_056, backbone_13_block_0_0Out, threads)
             // backbone.13.block.1.0, + backbone.13.block.1.1 folded, + backbone.13.block.1.2 fused
             let backbone_13_block_1_0Out = a + 185_024  // 672×14×14
             Self.backbone_13_block_1_0(backbone_13_block_0_0Out, w + 862_992, backbone_13_block_1_0Out, threads)
-            // backbone.13.block.2.avgpool (backbone_12_block_2_avgpool's function)
             let backbone_13_block_2_avgpoolOut = a + 31_360  // 672×1×1
-            Self.backbone_12_block_2_avgpool(backbone_13_block_1_0Out, backbone_13_block_2_avgpoolOut)
+            Self.backbone_13_block_2_avgpool(backbone_13_block_1_0Out, backbone_13_block_2_avgpoolOut)
             // backbone.13.block.2.fc1, + backbone.13.block.2.activation fused (backbone_12_block_2_fc1's function)
             let backbone_13_block_2_fc1Out = a + 32_032  // 168×1×1
             Self.backbone_12_block_2_fc1(backbone_13_block_2_avgpoolOut, w + 880_464, backbone_13_block_2_fc1Out, threads)
             // backbone.13.block.2.fc2, + backbone.13.block.2.scale_activation fused (backbone_12_block_2_fc2's function)
             let backbone_13_block_2_fc2Out = a + 31_360  // 672×1×1
             Self.backbone_12_block_2_fc2(backbone_13_block_2_fc1Out, w + 993_536, backbone_13_block_2_fc2Out, threads)
-            // backbone.13.block.2 (backbone_12_block_2's function)
             let backbone_13_block_2Out = a + 32_032  // 672×14×14
-            Self.backbone_12_block_2(backbone_13_block_1_0Out, backbone_13_block_2_fc2Out, backbone_13_block_2Out)
+            Self.backbone_13_block_2(backbone_13_block_1_0Out, backbone_13_block_2_fc2Out, backbone_13_block_2Out)
             // backbone.13.block.3.0, + backbone.13.block.3.1 folded
             let backbone_13_block_3_0Out = a + 163_744  // 160×14×14
             Self.backbone_13_block_3_0(backbone_13_block_2Out, w + 1_107_104, backbone_13_block_3_0Out, threads)
@@ -932,7 +932,7 @@ public struct LrasppMobilenetV3Large: Sendable {
             let backbone_16_0Out = a + 94_080  // 960×14×14 NCHWc
             Self.backbone_16_0(backbone_15_block_3_0Out, w + 2_805_344, backbone_16_0Out, threads)
             // classifier.cbr.0, + classifier.cbr.1 folded, + classifier.cbr.2 fused
-            let classifier_cbr_0Out = a + 31_360  // 128×14×14
+            let classifier_cbr_0Out = a + 31_360  // 128×14×14 NCHWc
             Self.classifier_cbr_0(backbone_16_0Out, w + 2_959_904, classifier_cbr_0Out, threads)
             let classifier_scale_0Out = a + 56_448  // 960×1×1
             Self.classifier_scale_0(backbone_16_0Out, classifier_scale_0Out)
@@ -3547,71 +3547,70 @@ extension LrasppMobilenetV3Large {
     /// Generated from specs/lraspp_mobilenet_v3_large.yaml:21:13.
     @inline(never)
     static func backbone_11_block_0_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 80×14×14   y: 480×14×14
-        // weight: (120 blocks, 80, 4)   bias: w[38_400..<38_880]
-        // tile: 4 filters × 3 vectors of 8 pixels
-        Self.parallel(120, threads: threads) { blocks in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-                for band in stride(from: 0, to: 196, by: 192) {
+        // x: 80×14×14   y: 480×14×14 NCHWc
+        // weight: (30 blocks, 1, 1, 80, 16)   bias: w[38_400..<38_880]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(30, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 33, by: 33) {
                     for block in blocks {
-                        let firstFilter: Int = block &* 4
-                        let filters: Int = min(4, 480 &- firstFilter)
-                        let kernelOffset: Int = block &* 320
+                        let kernelOffset: Int = block &* 1280
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = firstFilter &+ 38_400
-                        let bias = w + biasOffset
-                        for start in stride(from: band, to: min(band &+ 192, 196), by: 24) {
-                            let p: Int = min(start, 172)
-                            var a0_0 = SIMD8<Float>(repeating: bias[0])
-                            var a0_1 = SIMD8<Float>(repeating: bias[0])
-                            var a0_2 = SIMD8<Float>(repeating: bias[0])
-                            var a1_0 = SIMD8<Float>(repeating: bias[1])
-                            var a1_1 = SIMD8<Float>(repeating: bias[1])
-                            var a1_2 = SIMD8<Float>(repeating: bias[1])
-                            var a2_0 = SIMD8<Float>(repeating: bias[2])
-                            var a2_1 = SIMD8<Float>(repeating: bias[2])
-                            var a2_2 = SIMD8<Float>(repeating: bias[2])
-                            var a3_0 = SIMD8<Float>(repeating: bias[3])
-                            var a3_1 = SIMD8<Float>(repeating: bias[3])
-                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                        let biasOffset: Int = block &* 16 &+ 38_400
+                        let bias0 = Self.load8(w + biasOffset)
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
                             for ic in 0..<80 {
-                                let source = x + (ic &* 196 &+ p)
-                                let v0 = Self.load8(source)
-                                let v1 = Self.load8(source + 8)
-                                let v2 = Self.load8(source + 16)
-                                let k = kernel + ic &* 4
-                                Self.multiplyAdd(&a0_0, k[0], v0)
-                                Self.multiplyAdd(&a0_1, k[0], v1)
-                                Self.multiplyAdd(&a0_2, k[0], v2)
-                                Self.multiplyAdd(&a1_0, k[1], v0)
-                                Self.multiplyAdd(&a1_1, k[1], v1)
-                                Self.multiplyAdd(&a1_2, k[1], v2)
-                                Self.multiplyAdd(&a2_0, k[2], v0)
-                                Self.multiplyAdd(&a2_1, k[2], v1)
-                                Self.multiplyAdd(&a2_2, k[2], v2)
-                                Self.multiplyAdd(&a3_0, k[3], v0)
-                                Self.multiplyAdd(&a3_1, k[3], v1)
-                                Self.multiplyAdd(&a3_2, k[3], v2)
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
                             }
-                            let outputOffset: Int = firstFilter &* 196 &+ p
-                            tile[0] = a0_0
-                            tile[2] = a0_1
-                            tile[4] = a0_2
-                            tile[6] = a1_0
-                            tile[8] = a1_1
-                            tile[10] = a1_2
-                            tile[12] = a2_0
-                            tile[14] = a2_1
-                            tile[16] = a2_2
-                            tile[18] = a3_0
-                            tile[20] = a3_1
-                            tile[22] = a3_2
-                            for r in 0..<filters {
-                                for t in 0..<3 {
-                                    let index: Int = outputOffset &+ r &* 196 &+ t &* 8
-                                    Self.store(Self.hardswish(tile[(r &* 3 &+ t) &* 2]), to: y + index)
-                                }
-                            }
+                            Self.store(Self.hardswish(a0_0), to: y + (block &* 3136 &+ first &* 8))
+                            Self.store(Self.hardswish(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                            Self.store(Self.hardswish(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                            Self.store(Self.hardswish(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                            Self.store(Self.hardswish(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                            Self.store(Self.hardswish(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                            Self.store(Self.hardswish(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                            Self.store(Self.hardswish(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                            Self.store(Self.hardswish(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                            Self.store(Self.hardswish(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                            Self.store(Self.hardswish(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                            Self.store(Self.hardswish(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
                         }
                     }
                 }
@@ -3623,108 +3622,116 @@ extension LrasppMobilenetV3Large {
     /// Generated from specs/lraspp_mobilenet_v3_large.yaml:21:13.
     @inline(never)
     static func backbone_11_block_1_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 480×14×14   y: 480×14×14
-        // weight: (480, 1, 3, 3)   bias: w[4320..<4800]
-        Self.parallel(480, threads: threads) { channels in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 576) { buffer in
-                let planes = buffer.baseAddress!
-                planes.update(repeating: 0, count: 576)
-                func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-                    for h in 0..<14 {
-                        let row: Int = (h &+ 1) &* 18 &+ 1
-                        let source: Int = (c &* 14 &+ h) &* 14
-                        Self.store(Self.load16(x + source, stride: 1, available: 14), to: plane + row)
-                    }
-                }
-                copy(channels.lowerBound, into: planes)
-                for c in channels {
-                    let scratch = planes + (((c &- channels.lowerBound) & 1) &* 288)
-                    if c &+ 1 < channels.upperBound {
-                        copy(c &+ 1, into: planes + (((c &+ 1 &- channels.lowerBound) & 1) &* 288))
-                    }
-                    let kernelOffset: Int = c &* 9
-                    let k = w + kernelOffset
-                    let b = w[c &+ 4320]
-                    for firstRow in stride(from: 0, to: 14, by: 4) {
-                        for ow in stride(from: 0, to: 14, by: 16) {
-                            let top: Int = min(firstRow, 10)
-                            let oh0: Int = top
-                            var a0 = SIMD16<Float>(repeating: b)
-                            let oh1: Int = top &+ 1
-                            var a1 = SIMD16<Float>(repeating: b)
-                            let oh2: Int = top &+ 2
-                            var a2 = SIMD16<Float>(repeating: b)
-                            let oh3: Int = top &+ 3
-                            var a3 = SIMD16<Float>(repeating: b)
-                            let base = scratch + (top &* 18 &+ ow)
-                            let t0_0 = k[0]
-                            let t1_0 = k[3]
-                            let t2_0 = k[6]
-                            let v0_0 = Self.load16(base)
-                            Self.multiplyAdd(&a0, t0_0, v0_0)
-                            let v0_1 = Self.load16(base + 18)
-                            Self.multiplyAdd(&a1, t0_0, v0_1)
-                            Self.multiplyAdd(&a0, t1_0, v0_1)
-                            let v0_2 = Self.load16(base + 36)
-                            Self.multiplyAdd(&a2, t0_0, v0_2)
-                            Self.multiplyAdd(&a1, t1_0, v0_2)
-                            Self.multiplyAdd(&a0, t2_0, v0_2)
-                            let v0_3 = Self.load16(base + 54)
-                            Self.multiplyAdd(&a3, t0_0, v0_3)
-                            Self.multiplyAdd(&a2, t1_0, v0_3)
-                            Self.multiplyAdd(&a1, t2_0, v0_3)
-                            let v0_4 = Self.load16(base + 72)
-                            Self.multiplyAdd(&a3, t1_0, v0_4)
-                            Self.multiplyAdd(&a2, t2_0, v0_4)
-                            let v0_5 = Self.load16(base + 90)
-                            Self.multiplyAdd(&a3, t2_0, v0_5)
-                            let t0_1 = k[1]
-                            let t1_1 = k[4]
-                            let t2_1 = k[7]
-                            let v1_0 = Self.load16(base + 1)
-                            Self.multiplyAdd(&a0, t0_1, v1_0)
-                            let v1_1 = Self.load16(base + 19)
-                            Self.multiplyAdd(&a1, t0_1, v1_1)
-                            Self.multiplyAdd(&a0, t1_1, v1_1)
-                            let v1_2 = Self.load16(base + 37)
-                            Self.multiplyAdd(&a2, t0_1, v1_2)
-                            Self.multiplyAdd(&a1, t1_1, v1_2)
-                            Self.multiplyAdd(&a0, t2_1, v1_2)
-                            let v1_3 = Self.load16(base + 55)
-                            Self.multiplyAdd(&a3, t0_1, v1_3)
-                            Self.multiplyAdd(&a2, t1_1, v1_3)
-                            Self.multiplyAdd(&a1, t2_1, v1_3)
-                            let v1_4 = Self.load16(base + 73)
-                            Self.multiplyAdd(&a3, t1_1, v1_4)
-                            Self.multiplyAdd(&a2, t2_1, v1_4)
-                            let v1_5 = Self.load16(base + 91)
-                            Self.multiplyAdd(&a3, t2_1, v1_5)
-                            let t0_2 = k[2]
-                            let t1_2 = k[5]
-                            let t2_2 = k[8]
-                            let v2_0 = Self.load16(base + 2)
-                            Self.multiplyAdd(&a0, t0_2, v2_0)
-                            let v2_1 = Self.load16(base + 20)
-                            Self.multiplyAdd(&a1, t0_2, v2_1)
-                            Self.multiplyAdd(&a0, t1_2, v2_1)
-                            let v2_2 = Self.load16(base + 38)
-                            Self.multiplyAdd(&a2, t0_2, v2_2)
-                            Self.multiplyAdd(&a1, t1_2, v2_2)
-                            Self.multiplyAdd(&a0, t2_2, v2_2)
-                            let v2_3 = Self.load16(base + 56)
-                            Self.multiplyAdd(&a3, t0_2, v2_3)
-                            Self.multiplyAdd(&a2, t1_2, v2_3)
-                            Self.multiplyAdd(&a1, t2_2, v2_3)
-                            let v2_4 = Self.load16(base + 74)
-                            Self.multiplyAdd(&a3, t1_2, v2_4)
-                            Self.multiplyAdd(&a2, t2_2, v2_4)
-                            let v2_5 = Self.load16(base + 92)
-                            Self.multiplyAdd(&a3, t2_2, v2_5)
-                            let count: Int = min(16, 14 &- ow)
-                            Self.store16(Self.hardswish(a0), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
-                            Self.store16(Self.hardswish(a1), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
-                            Self.store16(Self.hardswish(a2), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
-                            Self.store16(Self.hardswish(a3), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
+        // x: 480×14×14 NCHWc   y: 480×14×14 NCHWc
+        // weight: (60, 3, 3, 8)   bias: w[4320..<4800]
+        Self.parallel(60, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 112) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 112)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (block &* 8 &+ 4320))
+                    let source = x + block &* 1568
+                    let target = y + block &* 1568
+                    for oh in 0..<14 {
+                        let r0 = oh &- 1 >= 0 ? source + (oh &* 112 &- 112) : zero
+                        let r1 = source + oh &* 112
+                        let r2 = oh &+ 1 < 14 ? source + (oh &* 112 &+ 112) : zero
+                        let out = target + oh &* 112
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.hardswish(a), to: out)
+                        }
+                        for start in stride(from: 1, to: 13, by: 4) {
+                            let ow: Int = min(start, 9)
+                            let column: Int = ow &* 8 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + column)
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            Self.multiplyAdd(&a1, v0_1, k0_0)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_1)
+                            Self.multiplyAdd(&a2, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_2)
+                            Self.multiplyAdd(&a2, v0_3, k0_1)
+                            Self.multiplyAdd(&a3, v0_3, k0_0)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v0_4, k0_2)
+                            Self.multiplyAdd(&a3, v0_4, k0_1)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v0_5, k0_2)
+                            let v1_0 = Self.load8(r1 + column)
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            Self.multiplyAdd(&a1, v1_1, k1_0)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_1)
+                            Self.multiplyAdd(&a2, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_2)
+                            Self.multiplyAdd(&a2, v1_3, k1_1)
+                            Self.multiplyAdd(&a3, v1_3, k1_0)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v1_4, k1_2)
+                            Self.multiplyAdd(&a3, v1_4, k1_1)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v1_5, k1_2)
+                            let v2_0 = Self.load8(r2 + column)
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            Self.multiplyAdd(&a1, v2_1, k2_0)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_1)
+                            Self.multiplyAdd(&a2, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_2)
+                            Self.multiplyAdd(&a2, v2_3, k2_1)
+                            Self.multiplyAdd(&a3, v2_3, k2_0)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v2_4, k2_2)
+                            Self.multiplyAdd(&a3, v2_4, k2_1)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v2_5, k2_2)
+                            Self.store(Self.hardswish(a0), to: out + ow &* 8)
+                            Self.store(Self.hardswish(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.hardswish(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.hardswish(a3), to: out + ((ow &+ 3) &* 8))
+                        }
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 96), k0_0)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 104), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 96), k1_0)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 104), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 96), k2_0)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 104), k2_1)
+                            Self.store(Self.hardswish(a), to: out + 104)
                         }
                     }
                 }
@@ -3736,10 +3743,14 @@ extension LrasppMobilenetV3Large {
     /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
     @inline(never)
     static func backbone_11_block_2_avgpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 480×14×14   y: 480×1×1
-        for c in 0..<480 {
-            let p = x + c &* 196
-            y[c] = Self.sum(p, count: 196) / 196.0
+        // x: 480×14×14 NCHWc   y: 480×1×1
+        for block in 0..<60 {
+            let source = x + block &* 1568
+            var sum = SIMD8<Float>()
+            for pixel in 0..<196 {
+                sum += Self.load8(source + pixel &* 8)
+            }
+            Self.store(sum / SIMD8<Float>(repeating: 196.0), to: y + block &* 8)
         }
     }
 
@@ -3789,11 +3800,11 @@ extension LrasppMobilenetV3Large {
     /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
     @inline(never)
     static func backbone_11_block_2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 480×14×14, 480×1×1   y: 480×14×14
-        for c in 0..<480 {
-            let s = x1[c]
-            for i in 0..<196 {
-                y[c &* 196 &+ i] = x[c &* 196 &+ i] * s
+        // x: 480×14×14, 480×1×1 NCHWc   y: 480×14×14 NCHWc
+        for block in 0..<60 {
+            let s = SIMD8<Float>(x1[block &* 8], x1[block &* 8 &+ 1], x1[block &* 8 &+ 2], x1[block &* 8 &+ 3], x1[block &* 8 &+ 4], x1[block &* 8 &+ 5], x1[block &* 8 &+ 6], x1[block &* 8 &+ 7])
+            for p in 0..<196 {
+                Self.store(Self.load8(x + (block &* 196 &+ p) &* 8) * s, to: y + (block &* 196 &+ p) &* 8)
             }
         }
     }
@@ -3802,7 +3813,7 @@ extension LrasppMobilenetV3Large {
     /// Generated from specs/lraspp_mobilenet_v3_large.yaml:27:17.
     @inline(never)
     static func backbone_11_block_3_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 480×14×14   y: 112×14×14
+        // x: 480×14×14 NCHWc   y: 112×14×14
         // weight: (7 blocks, 1, 1, 480, 16)   bias: w[53_760..<53_872]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(7, threads: threads) { blocks in
@@ -3818,12 +3829,12 @@ extension LrasppMobilenetV3Large {
                         for group in band..<min(band &+ 9, 33) {
                             let first: Int = min(group &* 6, 190)
                             let tile = tiles.baseAddress!
-                            let o0: Int = first
-                            let o1: Int = first &+ 1
-                            let o2: Int = first &+ 2
-                            let o3: Int = first &+ 3
-                            let o4: Int = first &+ 4
-                            let o5: Int = first &+ 5
+                            let o0: Int = first &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
                             var a0_0 = bias0
                             var a0_1 = bias0
                             var a0_2 = bias0
@@ -3838,23 +3849,121 @@ extension LrasppMobilenetV3Large {
                             var a1_5 = bias1
                             let tapBase = x
                             let tapKernel = kernel
-                            for ic in 0..<480 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k)
-                                let w1 = Self.load8(k + 8)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            for inputBlock in 0..<60 {
+                                let tap = tapBase + inputBlock &* 1568
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                             }
                             tile[0] = a0_0
                             tile[2] = a0_1
@@ -3886,9 +3995,465 @@ extension LrasppMobilenetV3Large {
 
     /// backbone.12.block.0.0: conv 112→672, kernel 1×1, stride 1×1, padding 0, + backbone.12.block.0.1 folded, + backbone.12.block.0.2 fused.
     /// Generated from specs/lraspp_mobilenet_v3_large.yaml:21:13.
-    /// Also runs backbone.13.block.0.0 (the same shapes and fusions).
     @inline(never)
     static func backbone_12_block_0_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 112×14×14   y: 672×14×14 NCHWc
+        // weight: (42 blocks, 1, 1, 112, 16)   bias: w[75_264..<75_936]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(42, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 1792
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = block &* 16 &+ 75_264
+                        let bias0 = Self.load8(w + biasOffset)
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let o0: Int = first
+                            let o1: Int = first &+ 1
+                            let o2: Int = first &+ 2
+                            let o3: Int = first &+ 3
+                            let o4: Int = first &+ 4
+                            let o5: Int = first &+ 5
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for ic in 0..<112 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = Self.load8(k)
+                                let w1 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
+                            Self.store(Self.hardswish(a0_0), to: y + (block &* 3136 &+ first &* 8))
+                            Self.store(Self.hardswish(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                            Self.store(Self.hardswish(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                            Self.store(Self.hardswish(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                            Self.store(Self.hardswish(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                            Self.store(Self.hardswish(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                            Self.store(Self.hardswish(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                            Self.store(Self.hardswish(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                            Self.store(Self.hardswish(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                            Self.store(Self.hardswish(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                            Self.store(Self.hardswish(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                            Self.store(Self.hardswish(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// backbone.12.block.1.0: conv (depthwise) 672→672, kernel 3×3, stride 1×1, padding 1, groups 672, + backbone.12.block.1.1 folded, + backbone.12.block.1.2 fused.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:21:13.
+    @inline(never)
+    static func backbone_12_block_1_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 672×14×14 NCHWc   y: 672×14×14 NCHWc
+        // weight: (84, 3, 3, 8)   bias: w[6048..<6720]
+        Self.parallel(84, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 112) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 112)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (block &* 8 &+ 6048))
+                    let source = x + block &* 1568
+                    let target = y + block &* 1568
+                    for oh in 0..<14 {
+                        let r0 = oh &- 1 >= 0 ? source + (oh &* 112 &- 112) : zero
+                        let r1 = source + oh &* 112
+                        let r2 = oh &+ 1 < 14 ? source + (oh &* 112 &+ 112) : zero
+                        let out = target + oh &* 112
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.hardswish(a), to: out)
+                        }
+                        for start in stride(from: 1, to: 13, by: 4) {
+                            let ow: Int = min(start, 9)
+                            let column: Int = ow &* 8 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + column)
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            Self.multiplyAdd(&a1, v0_1, k0_0)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_1)
+                            Self.multiplyAdd(&a2, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_2)
+                            Self.multiplyAdd(&a2, v0_3, k0_1)
+                            Self.multiplyAdd(&a3, v0_3, k0_0)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v0_4, k0_2)
+                            Self.multiplyAdd(&a3, v0_4, k0_1)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v0_5, k0_2)
+                            let v1_0 = Self.load8(r1 + column)
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            Self.multiplyAdd(&a1, v1_1, k1_0)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_1)
+                            Self.multiplyAdd(&a2, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_2)
+                            Self.multiplyAdd(&a2, v1_3, k1_1)
+                            Self.multiplyAdd(&a3, v1_3, k1_0)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v1_4, k1_2)
+                            Self.multiplyAdd(&a3, v1_4, k1_1)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v1_5, k1_2)
+                            let v2_0 = Self.load8(r2 + column)
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            Self.multiplyAdd(&a1, v2_1, k2_0)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_1)
+                            Self.multiplyAdd(&a2, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_2)
+                            Self.multiplyAdd(&a2, v2_3, k2_1)
+                            Self.multiplyAdd(&a3, v2_3, k2_0)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v2_4, k2_2)
+                            Self.multiplyAdd(&a3, v2_4, k2_1)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v2_5, k2_2)
+                            Self.store(Self.hardswish(a0), to: out + ow &* 8)
+                            Self.store(Self.hardswish(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.hardswish(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.hardswish(a3), to: out + ((ow &+ 3) &* 8))
+                        }
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 96), k0_0)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 104), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 96), k1_0)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 104), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 96), k2_0)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 104), k2_1)
+                            Self.store(Self.hardswish(a), to: out + 104)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// backbone.12.block.2.avgpool: global_avg_pool.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
+    @inline(never)
+    static func backbone_12_block_2_avgpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        // x: 672×14×14 NCHWc   y: 672×1×1
+        for block in 0..<84 {
+            let source = x + block &* 1568
+            var sum = SIMD8<Float>()
+            for pixel in 0..<196 {
+                sum += Self.load8(source + pixel &* 8)
+            }
+            Self.store(sum / SIMD8<Float>(repeating: 196.0), to: y + block &* 8)
+        }
+    }
+
+    /// backbone.12.block.2.fc1: conv 672→168, kernel 1×1, stride 1×1, padding 0, + backbone.12.block.2.activation fused.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
+    /// Also runs backbone.13.block.2.fc1 (the same shapes and fusions).
+    @inline(never)
+    static func backbone_12_block_2_fc1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 672×1×1   y: 168×1×1
+        // weight: (168, 672)   bias: w[112_896..<113_064]
+        Self.parallel(42, threads: threads) { quads in
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 672, stride: 672, x, count: 672)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 112_896]
+                }
+            }
+        }
+        for i in 0..<168 {
+            let v = y[i]
+            y[i] = max(v, 0)
+        }
+    }
+
+    /// backbone.12.block.2.fc2: conv 168→672, kernel 1×1, stride 1×1, padding 0, + backbone.12.block.2.scale_activation fused.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
+    /// Also runs backbone.13.block.2.fc2 (the same shapes and fusions).
+    @inline(never)
+    static func backbone_12_block_2_fc2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 168×1×1   y: 672×1×1
+        // weight: (672, 168)   bias: w[112_896..<113_568]
+        Self.parallel(168, threads: threads) { quads in
+            for quad in quads {
+                let u: Int = quad &* 4
+                let sums = Self.dot4(w + u &* 168, stride: 168, x, count: 168)
+                for r in 0..<4 {
+                    y[u &+ r] = sums[r] + w[u &+ r &+ 112_896]
+                }
+            }
+        }
+        for i in 0..<672 {
+            let v = y[i]
+            y[i] = min(max(v + 3, 0), 6) / 6
+        }
+    }
+
+    /// backbone.12.block.2: multiply.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
+    @inline(never)
+    static func backbone_12_block_2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        // x: 672×14×14, 672×1×1 NCHWc   y: 672×14×14 NCHWc
+        for block in 0..<84 {
+            let s = SIMD8<Float>(x1[block &* 8], x1[block &* 8 &+ 1], x1[block &* 8 &+ 2], x1[block &* 8 &+ 3], x1[block &* 8 &+ 4], x1[block &* 8 &+ 5], x1[block &* 8 &+ 6], x1[block &* 8 &+ 7])
+            for p in 0..<196 {
+                Self.store(Self.load8(x + (block &* 196 &+ p) &* 8) * s, to: y + (block &* 196 &+ p) &* 8)
+            }
+        }
+    }
+
+    /// backbone.12.block.3.0: conv 672→112, kernel 1×1, stride 1×1, padding 0, + backbone.12.block.3.1 folded, + backbone.12.add (the residual) fused.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:27:17.
+    @inline(never)
+    static func backbone_12_block_3_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 672×14×14 NCHWc   y: 112×14×14
+        // weight: (7 blocks, 1, 1, 672, 16)   bias: w[75_264..<75_376]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(7, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+                for band in stride(from: 0, to: 33, by: 33) {
+                    for block in blocks {
+                        let kernelOffset: Int = block &* 10_752
+                        let kernel = w + kernelOffset
+                        let biasOffset: Int = block &* 16 &+ 75_264
+                        let bias0 = Self.load8(w + biasOffset)
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 33, 33) {
+                            let first: Int = min(group &* 6, 190)
+                            let tile = tiles.baseAddress!
+                            let o0: Int = first &* 8
+                            let o1: Int = (first &+ 1) &* 8
+                            let o2: Int = (first &+ 2) &* 8
+                            let o3: Int = (first &+ 3) &* 8
+                            let o4: Int = (first &+ 4) &* 8
+                            let o5: Int = (first &+ 5) &* 8
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
+                            let tapBase = x
+                            let tapKernel = kernel
+                            for inputBlock in 0..<84 {
+                                let tap = tapBase + inputBlock &* 1568
+                                let k = tapKernel + inputBlock &* 128
+                                let w0_0 = Self.load8(k)
+                                let w1_0 = Self.load8(k + 8)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                                let w0_1 = Self.load8(k + 16)
+                                let w1_1 = Self.load8(k + 24)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                                let w0_2 = Self.load8(k + 32)
+                                let w1_2 = Self.load8(k + 40)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                                let w0_3 = Self.load8(k + 48)
+                                let w1_3 = Self.load8(k + 56)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                                let w0_4 = Self.load8(k + 64)
+                                let w1_4 = Self.load8(k + 72)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                                let w0_5 = Self.load8(k + 80)
+                                let w1_5 = Self.load8(k + 88)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                                let w0_6 = Self.load8(k + 96)
+                                let w1_6 = Self.load8(k + 104)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                                let w0_7 = Self.load8(k + 112)
+                                let w1_7 = Self.load8(k + 120)
+                                Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                                Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                                Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                            }
+                            tile[0] = a0_0
+                            tile[2] = a0_1
+                            tile[4] = a0_2
+                            tile[6] = a0_3
+                            tile[8] = a0_4
+                            tile[10] = a0_5
+                            tile[12] = a1_0
+                            tile[14] = a1_1
+                            tile[16] = a1_2
+                            tile[18] = a1_3
+                            tile[20] = a1_4
+                            tile[22] = a1_5
+                            let tileLanes = lanes
+                            for oc in 0..<16 {
+                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
+                                for p in 0..<6 {
+                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
+                                }
+                            }
+                        }
+                        let firstPixel: Int = min(band &* 6, 190)
+                        let endPixel: Int = min((band &+ 33) &* 6, 196)
+                        for oc in 0..<16 {
+                            let planeOffset: Int = (block &* 16 &+ oc) &* 196
+                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: false)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// backbone.13.block.0.0: conv 112→672, kernel 1×1, stride 1×1, padding 0, + backbone.13.block.0.1 folded, + backbone.13.block.0.2 fused.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:21:13.
+    @inline(never)
+    static func backbone_13_block_0_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 112×14×14   y: 672×14×14
         // weight: (168 blocks, 112, 4)   bias: w[75_264..<75_936]
         // tile: 4 filters × 3 vectors of 8 pixels
@@ -3954,280 +4519,6 @@ extension LrasppMobilenetV3Large {
                                     Self.store(Self.hardswish(tile[(r &* 3 &+ t) &* 2]), to: y + index)
                                 }
                             }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// backbone.12.block.1.0: conv (depthwise) 672→672, kernel 3×3, stride 1×1, padding 1, groups 672, + backbone.12.block.1.1 folded, + backbone.12.block.1.2 fused.
-    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:21:13.
-    @inline(never)
-    static func backbone_12_block_1_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 672×14×14   y: 672×14×14
-        // weight: (672, 1, 3, 3)   bias: w[6048..<6720]
-        Self.parallel(672, threads: threads) { channels in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 576) { buffer in
-                let planes = buffer.baseAddress!
-                planes.update(repeating: 0, count: 576)
-                func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-                    for h in 0..<14 {
-                        let row: Int = (h &+ 1) &* 18 &+ 1
-                        let source: Int = (c &* 14 &+ h) &* 14
-                        Self.store(Self.load16(x + source, stride: 1, available: 14), to: plane + row)
-                    }
-                }
-                copy(channels.lowerBound, into: planes)
-                for c in channels {
-                    let scratch = planes + (((c &- channels.lowerBound) & 1) &* 288)
-                    if c &+ 1 < channels.upperBound {
-                        copy(c &+ 1, into: planes + (((c &+ 1 &- channels.lowerBound) & 1) &* 288))
-                    }
-                    let kernelOffset: Int = c &* 9
-                    let k = w + kernelOffset
-                    let b = w[c &+ 6048]
-                    for firstRow in stride(from: 0, to: 14, by: 4) {
-                        for ow in stride(from: 0, to: 14, by: 16) {
-                            let top: Int = min(firstRow, 10)
-                            let oh0: Int = top
-                            var a0 = SIMD16<Float>(repeating: b)
-                            let oh1: Int = top &+ 1
-                            var a1 = SIMD16<Float>(repeating: b)
-                            let oh2: Int = top &+ 2
-                            var a2 = SIMD16<Float>(repeating: b)
-                            let oh3: Int = top &+ 3
-                            var a3 = SIMD16<Float>(repeating: b)
-                            let base = scratch + (top &* 18 &+ ow)
-                            let t0_0 = k[0]
-                            let t1_0 = k[3]
-                            let t2_0 = k[6]
-                            let v0_0 = Self.load16(base)
-                            Self.multiplyAdd(&a0, t0_0, v0_0)
-                            let v0_1 = Self.load16(base + 18)
-                            Self.multiplyAdd(&a1, t0_0, v0_1)
-                            Self.multiplyAdd(&a0, t1_0, v0_1)
-                            let v0_2 = Self.load16(base + 36)
-                            Self.multiplyAdd(&a2, t0_0, v0_2)
-                            Self.multiplyAdd(&a1, t1_0, v0_2)
-                            Self.multiplyAdd(&a0, t2_0, v0_2)
-                            let v0_3 = Self.load16(base + 54)
-                            Self.multiplyAdd(&a3, t0_0, v0_3)
-                            Self.multiplyAdd(&a2, t1_0, v0_3)
-                            Self.multiplyAdd(&a1, t2_0, v0_3)
-                            let v0_4 = Self.load16(base + 72)
-                            Self.multiplyAdd(&a3, t1_0, v0_4)
-                            Self.multiplyAdd(&a2, t2_0, v0_4)
-                            let v0_5 = Self.load16(base + 90)
-                            Self.multiplyAdd(&a3, t2_0, v0_5)
-                            let t0_1 = k[1]
-                            let t1_1 = k[4]
-                            let t2_1 = k[7]
-                            let v1_0 = Self.load16(base + 1)
-                            Self.multiplyAdd(&a0, t0_1, v1_0)
-                            let v1_1 = Self.load16(base + 19)
-                            Self.multiplyAdd(&a1, t0_1, v1_1)
-                            Self.multiplyAdd(&a0, t1_1, v1_1)
-                            let v1_2 = Self.load16(base + 37)
-                            Self.multiplyAdd(&a2, t0_1, v1_2)
-                            Self.multiplyAdd(&a1, t1_1, v1_2)
-                            Self.multiplyAdd(&a0, t2_1, v1_2)
-                            let v1_3 = Self.load16(base + 55)
-                            Self.multiplyAdd(&a3, t0_1, v1_3)
-                            Self.multiplyAdd(&a2, t1_1, v1_3)
-                            Self.multiplyAdd(&a1, t2_1, v1_3)
-                            let v1_4 = Self.load16(base + 73)
-                            Self.multiplyAdd(&a3, t1_1, v1_4)
-                            Self.multiplyAdd(&a2, t2_1, v1_4)
-                            let v1_5 = Self.load16(base + 91)
-                            Self.multiplyAdd(&a3, t2_1, v1_5)
-                            let t0_2 = k[2]
-                            let t1_2 = k[5]
-                            let t2_2 = k[8]
-                            let v2_0 = Self.load16(base + 2)
-                            Self.multiplyAdd(&a0, t0_2, v2_0)
-                            let v2_1 = Self.load16(base + 20)
-                            Self.multiplyAdd(&a1, t0_2, v2_1)
-                            Self.multiplyAdd(&a0, t1_2, v2_1)
-                            let v2_2 = Self.load16(base + 38)
-                            Self.multiplyAdd(&a2, t0_2, v2_2)
-                            Self.multiplyAdd(&a1, t1_2, v2_2)
-                            Self.multiplyAdd(&a0, t2_2, v2_2)
-                            let v2_3 = Self.load16(base + 56)
-                            Self.multiplyAdd(&a3, t0_2, v2_3)
-                            Self.multiplyAdd(&a2, t1_2, v2_3)
-                            Self.multiplyAdd(&a1, t2_2, v2_3)
-                            let v2_4 = Self.load16(base + 74)
-                            Self.multiplyAdd(&a3, t1_2, v2_4)
-                            Self.multiplyAdd(&a2, t2_2, v2_4)
-                            let v2_5 = Self.load16(base + 92)
-                            Self.multiplyAdd(&a3, t2_2, v2_5)
-                            let count: Int = min(16, 14 &- ow)
-                            Self.store16(Self.hardswish(a0), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
-                            Self.store16(Self.hardswish(a1), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
-                            Self.store16(Self.hardswish(a2), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
-                            Self.store16(Self.hardswish(a3), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// backbone.12.block.2.avgpool: global_avg_pool.
-    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
-    /// Also runs backbone.13.block.2.avgpool (the same shapes and fusions).
-    @inline(never)
-    static func backbone_12_block_2_avgpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 672×14×14   y: 672×1×1
-        for c in 0..<672 {
-            let p = x + c &* 196
-            y[c] = Self.sum(p, count: 196) / 196.0
-        }
-    }
-
-    /// backbone.12.block.2.fc1: conv 672→168, kernel 1×1, stride 1×1, padding 0, + backbone.12.block.2.activation fused.
-    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
-    /// Also runs backbone.13.block.2.fc1 (the same shapes and fusions).
-    @inline(never)
-    static func backbone_12_block_2_fc1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 672×1×1   y: 168×1×1
-        // weight: (168, 672)   bias: w[112_896..<113_064]
-        Self.parallel(42, threads: threads) { quads in
-            for quad in quads {
-                let u: Int = quad &* 4
-                let sums = Self.dot4(w + u &* 672, stride: 672, x, count: 672)
-                for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[u &+ r &+ 112_896]
-                }
-            }
-        }
-        for i in 0..<168 {
-            let v = y[i]
-            y[i] = max(v, 0)
-        }
-    }
-
-    /// backbone.12.block.2.fc2: conv 168→672, kernel 1×1, stride 1×1, padding 0, + backbone.12.block.2.scale_activation fused.
-    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
-    /// Also runs backbone.13.block.2.fc2 (the same shapes and fusions).
-    @inline(never)
-    static func backbone_12_block_2_fc2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 168×1×1   y: 672×1×1
-        // weight: (672, 168)   bias: w[112_896..<113_568]
-        Self.parallel(168, threads: threads) { quads in
-            for quad in quads {
-                let u: Int = quad &* 4
-                let sums = Self.dot4(w + u &* 168, stride: 168, x, count: 168)
-                for r in 0..<4 {
-                    y[u &+ r] = sums[r] + w[u &+ r &+ 112_896]
-                }
-            }
-        }
-        for i in 0..<672 {
-            let v = y[i]
-            y[i] = min(max(v + 3, 0), 6) / 6
-        }
-    }
-
-    /// backbone.12.block.2: multiply.
-    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
-    /// Also runs backbone.13.block.2 (the same shapes and fusions).
-    @inline(never)
-    static func backbone_12_block_2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 672×14×14, 672×1×1   y: 672×14×14
-        for c in 0..<672 {
-            let s = x1[c]
-            for i in 0..<196 {
-                y[c &* 196 &+ i] = x[c &* 196 &+ i] * s
-            }
-        }
-    }
-
-    /// backbone.12.block.3.0: conv 672→112, kernel 1×1, stride 1×1, padding 0, + backbone.12.block.3.1 folded, + backbone.12.add (the residual) fused.
-    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:27:17.
-    @inline(never)
-    static func backbone_12_block_3_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 672×14×14   y: 112×14×14
-        // weight: (7 blocks, 1, 1, 672, 16)   bias: w[75_264..<75_376]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.parallel(7, threads: threads) { blocks in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-                for band in stride(from: 0, to: 33, by: 33) {
-                    for block in blocks {
-                        let kernelOffset: Int = block &* 10_752
-                        let kernel = w + kernelOffset
-                        let biasOffset: Int = block &* 16 &+ 75_264
-                        let bias0 = Self.load8(w + biasOffset)
-                        let bias1 = Self.load8(w + (biasOffset &+ 8))
-                        for group in band..<min(band &+ 33, 33) {
-                            let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress!
-                            let o0: Int = first
-                            let o1: Int = first &+ 1
-                            let o2: Int = first &+ 2
-                            let o3: Int = first &+ 3
-                            let o4: Int = first &+ 4
-                            let o5: Int = first &+ 5
-                            var a0_0 = bias0
-                            var a0_1 = bias0
-                            var a0_2 = bias0
-                            var a0_3 = bias0
-                            var a0_4 = bias0
-                            var a0_5 = bias0
-                            var a1_0 = bias1
-                            var a1_1 = bias1
-                            var a1_2 = bias1
-                            var a1_3 = bias1
-                            var a1_4 = bias1
-                            var a1_5 = bias1
-                            let tapBase = x
-                            let tapKernel = kernel
-                            for ic in 0..<672 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = Self.load8(k)
-                                let w1 = Self.load8(k + 8)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                            tile[0] = a0_0
-                            tile[2] = a0_1
-                            tile[4] = a0_2
-                            tile[6] = a0_3
-                            tile[8] = a0_4
-                            tile[10] = a0_5
-                            tile[12] = a1_0
-                            tile[14] = a1_1
-                            tile[16] = a1_2
-                            tile[18] = a1_3
-                            tile[20] = a1_4
-                            tile[22] = a1_5
-                            let tileLanes = lanes
-                            for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
-                                for p in 0..<6 {
-                                    y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
-                                }
-                            }
-                        }
-                        let firstPixel: Int = min(band &* 6, 190)
-                        let endPixel: Int = min((band &+ 33) &* 6, 196)
-                        for oc in 0..<16 {
-                            let planeOffset: Int = (block &* 16 &+ oc) &* 196
-                            Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: false)
                         }
                     }
                 }
@@ -4466,6 +4757,30 @@ extension LrasppMobilenetV3Large {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// backbone.13.block.2.avgpool: global_avg_pool.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
+    @inline(never)
+    static func backbone_13_block_2_avgpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        // x: 672×14×14   y: 672×1×1
+        for c in 0..<672 {
+            let p = x + c &* 196
+            y[c] = Self.sum(p, count: 196) / 196.0
+        }
+    }
+
+    /// backbone.13.block.2: multiply.
+    /// Generated from specs/lraspp_mobilenet_v3_large.yaml:40:46.
+    @inline(never)
+    static func backbone_13_block_2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        // x: 672×14×14, 672×1×1   y: 672×14×14
+        for c in 0..<672 {
+            let s = x1[c]
+            for i in 0..<196 {
+                y[c &* 196 &+ i] = x[c &* 196 &+ i] * s
             }
         }
     }
@@ -5129,12 +5444,11 @@ extension LrasppMobilenetV3Large {
     /// Generated from specs/lraspp_mobilenet_v3_large.yaml:88:40.
     @inline(never)
     static func classifier_cbr_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 960×14×14 NCHWc   y: 128×14×14
+        // x: 960×14×14 NCHWc   y: 128×14×14 NCHWc
         // weight: (8 blocks, 1, 1, 960, 16)   bias: w[122_880..<123_008]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-                let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
                 for band in stride(from: 0, to: 33, by: 4) {
                     for block in blocks {
                         let kernelOffset: Int = block &* 15_360
@@ -5144,7 +5458,6 @@ extension LrasppMobilenetV3Large {
                         let bias1 = Self.load8(w + (biasOffset &+ 8))
                         for group in band..<min(band &+ 4, 33) {
                             let first: Int = min(group &* 6, 190)
-                            let tile = tiles.baseAddress!
                             let o0: Int = first &* 8
                             let o1: Int = (first &+ 1) &* 8
                             let o2: Int = (first &+ 2) &* 8
@@ -5281,27 +5594,18 @@ extension LrasppMobilenetV3Large {
                                 Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
                                 Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                             }
-                            tile[0] = a0_0
-                            tile[2] = a0_1
-                            tile[4] = a0_2
-                            tile[6] = a0_3
-                            tile[8] = a0_4
-                            tile[10] = a0_5
-                            tile[12] = a1_0
-                            tile[14] = a1_1
-                            tile[16] = a1_2
-                            tile[18] = a1_3
-                            tile[20] = a1_4
-                            tile[22] = a1_5
-                            let tileLanes = lanes
-                            for oc in 0..<16 {
-                                let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                                let lane: Int = (oc / 8) &* 96 &+ (oc % 8)
-                                for p in 0..<6 {
-                                    let v = tileLanes[lane &+ p &* 16]
-                                    y[outputOffset &+ p] = max(v, 0)
-                                }
-                            }
+                            Self.store(Self.relu(a0_0), to: y + (block &* 3136 &+ first &* 8))
+                            Self.store(Self.relu(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                            Self.store(Self.relu(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                            Self.store(Self.relu(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                            Self.store(Self.relu(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                            Self.store(Self.relu(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                            Self.store(Self.relu(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                            Self.store(Self.relu(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                            Self.store(Self.relu(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                            Self.store(Self.relu(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                            Self.store(Self.relu(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                            Self.store(Self.relu(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
                         }
                     }
                 }
@@ -5349,11 +5653,11 @@ extension LrasppMobilenetV3Large {
     /// Generated from specs/lraspp_mobilenet_v3_large.yaml:93:11.
     @inline(never)
     static func classifier_gated(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 128×14×14, 128×1×1   y: 128×14×14
+        // x: 128×14×14, 128×1×1 NCHWc   y: 128×14×14
         for c in 0..<128 {
             let s = x1[c]
-            for i in 0..<196 {
-                y[c &* 196 &+ i] = x[c &* 196 &+ i] * s
+            for p in 0..<196 {
+                y[c &* 196 &+ p] = x[(c / 8 &* 196 &+ p) &* 8 &+ c % 8] * s
             }
         }
     }

@@ -19,9 +19,9 @@ public struct MobilenetV3Small: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 326_160
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 153_252
+    public static let scratchFloats = 153_228
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 479_412
+    public static let arenaFloats = 479_388
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -417,9 +417,10 @@ public struct MobilenetV3Small: Sendable {
         var p = [Float](repeating: 0, count: 2_536_912)
         try Self.copy(tensors, "features.0.0.weight", into: &p, at: 0, count: 432)
         try Self.foldBatchNorm(tensors, "features.0.1", epsilon: 0.001, into: &p, weight: 0, bias: 432, channels: 16, blocks: 1, blockStride: 0, channelStride: 27, run: 27)
-        Self.blockFilters(&p, at: 0, filters: 16, groups: 1, channels: 3, taps: 9, block: 4)
+        Self.blockFilters(&p, at: 0, filters: 16, groups: 1, channels: 3, taps: 9, block: 16)
         try Self.copy(tensors, "features.1.block.0.0.weight", into: &p, at: 448, count: 144)
         try Self.foldBatchNorm(tensors, "features.1.block.0.1", epsilon: 0.001, into: &p, weight: 448, bias: 592, channels: 16, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 448, channels: 16, taps: 9)
         try Self.copy(tensors, "features.1.block.1.fc1.weight", into: &p, at: 608, count: 128)
         try Self.copy(tensors, "features.1.block.1.fc1.bias", into: &p, at: 736, count: 8)
         try Self.copy(tensors, "features.1.block.1.fc2.weight", into: &p, at: 752, count: 128)
@@ -575,10 +576,10 @@ public struct MobilenetV3Small: Sendable {
         for n in 0..<batch {
             let x = input + n &* Self.inputCount
             // features.0.0, + features.0.1 folded, + features.0.2 fused
-            let features_0_0Out = a  // 16×112×112
+            let features_0_0Out = a  // 16×112×112 NCHWc
             Self.features_0_0(x, w, features_0_0Out, scratch, threads)
             // features.1.block.0.0, + features.1.block.0.1 folded, + features.1.block.0.2 fused
-            let features_1_block_0_0Out = a + 200_704  // 16×56×56
+            let features_1_block_0_0Out = a + 200_704  // 16×56×56 NCHWc
             Self.features_1_block_0_0(features_0_0Out, w + 448, features_1_block_0_0Out, threads)
             let features_1_block_1_avgpoolOut = a  // 16×1×1
             Self.features_1_block_1_avgpool(features_1_block_0_0Out, features_1_block_1_avgpoolOut)
@@ -787,92 +788,81 @@ extension MobilenetV3Small {
     /// Generated from specs/mobilenet_v3_small.yaml:20:17.
     @inline(never)
     static func features_0_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 3×224×224   y: 16×112×112
-        // weight: (4 blocks, 3, 3, 3, 4)   bias: w[432..<448]
-        // tile: 4 filters × 3 vectors of 8 positions
-        // four phase planes of 113×113 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 113, columns: 113, into: scratch, threads: threads)
-        // the last tile reads up to 24 floats past the last plane, into lanes it drops
-        (scratch + 153_228).update(repeating: 0, count: 24)
-        Self.parallel(4, threads: threads) { blocks in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-                for band in stride(from: 0, to: 12_655, by: 5448) {
+        // x: 3×224×224   y: 16×112×112 NCHWc
+        // weight: (1 blocks, 3, 3, 3, 16)   bias: w[432..<448]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch, threads: threads)
+        Self.parallel(1, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+                for band in stride(from: 0, to: 2091, by: 429) {
                     for block in blocks {
-                        let firstFilter: Int = (block / 4) &* 16 &+ (block % 4) &* 4
-                        let filters: Int = min(4, (block / 4) &* 16 &- firstFilter &+ 16)
-                        let firstChannel: Int = (block / 4) &* 3
-                        let kernelOffset: Int = block &* 108
+                        let kernelOffset: Int = block &* 432
                         let kernel = w + kernelOffset
-                        let biasOffset: Int = firstFilter &+ 432
-                        let bias = w + biasOffset
-                        for p in stride(from: band, to: min(band &+ 5448, 12_655), by: 24) {
-                            var a0_0 = SIMD8<Float>(repeating: bias[0])
-                            var a0_1 = SIMD8<Float>(repeating: bias[0])
-                            var a0_2 = SIMD8<Float>(repeating: bias[0])
-                            var a1_0 = SIMD8<Float>(repeating: bias[1])
-                            var a1_1 = SIMD8<Float>(repeating: bias[1])
-                            var a1_2 = SIMD8<Float>(repeating: bias[1])
-                            var a2_0 = SIMD8<Float>(repeating: bias[2])
-                            var a2_1 = SIMD8<Float>(repeating: bias[2])
-                            var a2_2 = SIMD8<Float>(repeating: bias[2])
-                            var a3_0 = SIMD8<Float>(repeating: bias[3])
-                            var a3_1 = SIMD8<Float>(repeating: bias[3])
-                            var a3_2 = SIMD8<Float>(repeating: bias[3])
+                        let biasOffset: Int = block &* 16 &+ 432
+                        let bias0 = Self.load8(w + biasOffset)
+                        let bias1 = Self.load8(w + (biasOffset &+ 8))
+                        for group in band..<min(band &+ 429, 2091) {
+                            let first: Int = min(group &* 6, 12538)
+                            let q0: Int = first
+                            let o0: Int = (q0 / 112) &* 452 &+ (q0 % 112) &* 2
+                            let q1: Int = first &+ 1
+                            let o1: Int = (q1 / 112) &* 452 &+ (q1 % 112) &* 2
+                            let q2: Int = first &+ 2
+                            let o2: Int = (q2 / 112) &* 452 &+ (q2 % 112) &* 2
+                            let q3: Int = first &+ 3
+                            let o3: Int = (q3 / 112) &* 452 &+ (q3 % 112) &* 2
+                            let q4: Int = first &+ 4
+                            let o4: Int = (q4 / 112) &* 452 &+ (q4 % 112) &* 2
+                            let q5: Int = first &+ 5
+                            let o5: Int = (q5 / 112) &* 452 &+ (q5 % 112) &* 2
+                            var a0_0 = bias0
+                            var a0_1 = bias0
+                            var a0_2 = bias0
+                            var a0_3 = bias0
+                            var a0_4 = bias0
+                            var a0_5 = bias0
+                            var a1_0 = bias1
+                            var a1_1 = bias1
+                            var a1_2 = bias1
+                            var a1_3 = bias1
+                            var a1_4 = bias1
+                            var a1_5 = bias1
                             for i in 0..<3 {
-                                let rowOffset: Int = firstChannel &* 51_076 &+ p &+ (i & 1) &* 25_538 &+ (i >> 1) &* 113
                                 for j in 0..<3 {
-                                    let tapOffset: Int = (i &* 3 &+ j) &* 12
-                                    let columnOffset: Int = rowOffset &+ (j & 1) &* 12_769 &+ (j >> 1)
+                                    let tapBase = scratch + (i &* 226 &+ j)
+                                    let tapKernel = kernel + (i &* 144 &+ j &* 48)
                                     for ic in 0..<3 {
-                                        let source = scratch + (columnOffset &+ ic &* 51_076)
-                                        let v0 = Self.load8(source)
-                                        let v1 = Self.load8(source + 8)
-                                        let v2 = Self.load8(source + 16)
-                                        let k = kernel + (tapOffset &+ ic &* 4)
-                                        Self.multiplyAdd(&a0_0, k[0], v0)
-                                        Self.multiplyAdd(&a0_1, k[0], v1)
-                                        Self.multiplyAdd(&a0_2, k[0], v2)
-                                        Self.multiplyAdd(&a1_0, k[1], v0)
-                                        Self.multiplyAdd(&a1_1, k[1], v1)
-                                        Self.multiplyAdd(&a1_2, k[1], v2)
-                                        Self.multiplyAdd(&a2_0, k[2], v0)
-                                        Self.multiplyAdd(&a2_1, k[2], v1)
-                                        Self.multiplyAdd(&a2_2, k[2], v2)
-                                        Self.multiplyAdd(&a3_0, k[3], v0)
-                                        Self.multiplyAdd(&a3_1, k[3], v1)
-                                        Self.multiplyAdd(&a3_2, k[3], v2)
+                                        let tap = tapBase + ic &* 51_076
+                                        let k = tapKernel + ic &* 16
+                                        let w0 = Self.load8(k)
+                                        let w1 = Self.load8(k + 8)
+                                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                                     }
                                 }
                             }
-                            tile[0] = a0_0
-                            tile[2] = a0_1
-                            tile[4] = a0_2
-                            tile[6] = a1_0
-                            tile[8] = a1_1
-                            tile[10] = a1_2
-                            tile[12] = a2_0
-                            tile[14] = a2_1
-                            tile[16] = a2_2
-                            tile[18] = a3_0
-                            tile[20] = a3_1
-                            tile[22] = a3_2
-                            for r in 0..<filters {
-                                let filterOffset: Int = (firstFilter &+ r) &* 12_544
-                                for t in 0..<3 {
-                                    let q: Int = p &+ t &* 8
-                                    let row: Int = (q / 113)
-                                    let column: Int = q &- row &* 113
-                                    let v = tile[(r &* 3 &+ t) &* 2]
-                                    if column &+ 8 <= 112 && q &+ 8 <= 12_655 {
-                                        let index: Int = filterOffset &+ row &* 112 &+ column
-                                        Self.store(Self.hardswish(v), to: y + index)
-                                    }
-                                    else {
-                                        Self.scatterFlat(Self.hardswish(v), to: y + filterOffset, row: row, column: column, width: 112, columns: 113, end: 12_655)
-                                    }
-                                }
-                            }
+                            Self.store(Self.hardswish(a0_0), to: y + (block &* 200_704 &+ first &* 8))
+                            Self.store(Self.hardswish(a0_1), to: y + (block &* 200_704 &+ first &* 8 &+ 8))
+                            Self.store(Self.hardswish(a0_2), to: y + (block &* 200_704 &+ first &* 8 &+ 16))
+                            Self.store(Self.hardswish(a0_3), to: y + (block &* 200_704 &+ first &* 8 &+ 24))
+                            Self.store(Self.hardswish(a0_4), to: y + (block &* 200_704 &+ first &* 8 &+ 32))
+                            Self.store(Self.hardswish(a0_5), to: y + (block &* 200_704 &+ first &* 8 &+ 40))
+                            Self.store(Self.hardswish(a1_0), to: y + (block &* 200_704 &+ first &* 8 &+ 100_352))
+                            Self.store(Self.hardswish(a1_1), to: y + (block &* 200_704 &+ first &* 8 &+ 100_360))
+                            Self.store(Self.hardswish(a1_2), to: y + (block &* 200_704 &+ first &* 8 &+ 100_368))
+                            Self.store(Self.hardswish(a1_3), to: y + (block &* 200_704 &+ first &* 8 &+ 100_376))
+                            Self.store(Self.hardswish(a1_4), to: y + (block &* 200_704 &+ first &* 8 &+ 100_384))
+                            Self.store(Self.hardswish(a1_5), to: y + (block &* 200_704 &+ first &* 8 &+ 100_392))
                         }
                     }
                 }
@@ -884,122 +874,115 @@ extension MobilenetV3Small {
     /// Generated from specs/mobilenet_v3_small.yaml:16:17.
     @inline(never)
     static func features_1_block_0_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 16×112×112   y: 16×56×56
-        // weight: (16, 1, 3, 3)   bias: w[144..<160]
-        Self.parallel(16, threads: threads) { channels in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 14_820) { buffer in
-                let planes = buffer.baseAddress!
-                planes.update(repeating: 0, count: 14_820)
-                func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-                    for h in 0..<112 {
-                        let r: Int = h &+ 1
-                        let phaseRow = plane + ((r & 1) &* 7410 &+ (r >> 1) &* 65)
-                        let evens = phaseRow + 3705
-                        let odds = phaseRow + 1
-                        let source = x + ((c &* 112 &+ h) &* 112)
-                        for k in stride(from: 0, to: 112, by: 16) {
-                            let v = Self.load16(source + k)
-                            Self.store(v.evenHalf, to: evens + k >> 1)
-                            Self.store(v.oddHalf, to: odds + k >> 1)
+        // x: 16×112×112 NCHWc   y: 16×56×56 NCHWc
+        // weight: (2, 3, 3, 8)   bias: w[144..<160]
+        Self.parallel(2, threads: threads) { blocks in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 896) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 896)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (block &* 8 &+ 144))
+                    let source = x + block &* 100_352
+                    let target = y + block &* 25_088
+                    for oh in 0..<56 {
+                        let r0 = oh &* 2 &- 1 >= 0 ? source + (oh &* 1792 &- 896) : zero
+                        let r1 = source + oh &* 1792
+                        let r2 = source + (oh &* 1792 &+ 896)
+                        let out = target + oh &* 448
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out)
                         }
-                    }
-                }
-                for c in channels {
-                    let scratch = planes
-                    copy(c, into: scratch)
-                    let kernelOffset: Int = c &* 9
-                    let k = w + kernelOffset
-                    let b = w[c &+ 144]
-                    for firstRow in stride(from: 0, to: 56, by: 4) {
-                        for chunk in stride(from: 0, to: 56, by: 16) {
-                            let ow: Int = min(chunk, 40)
-                            let top: Int = min(firstRow, 52)
-                            let oh0: Int = top
-                            var a0 = SIMD16<Float>(repeating: b)
-                            let oh1: Int = top &+ 1
-                            var a1 = SIMD16<Float>(repeating: b)
-                            let oh2: Int = top &+ 2
-                            var a2 = SIMD16<Float>(repeating: b)
-                            let oh3: Int = top &+ 3
-                            var a3 = SIMD16<Float>(repeating: b)
-                            let base = scratch + (top &* 65 &+ ow)
-                            let t0_0 = k[0]
-                            let t1_0 = k[3]
-                            let t2_0 = k[6]
-                            let v0_0 = Self.load16(base)
-                            Self.multiplyAdd(&a0, t0_0, v0_0)
-                            let v0_1 = Self.load16(base + 65)
-                            Self.multiplyAdd(&a1, t0_0, v0_1)
-                            Self.multiplyAdd(&a0, t2_0, v0_1)
-                            let v0_2 = Self.load16(base + 130)
-                            Self.multiplyAdd(&a2, t0_0, v0_2)
-                            Self.multiplyAdd(&a1, t2_0, v0_2)
-                            let v0_3 = Self.load16(base + 195)
-                            Self.multiplyAdd(&a3, t0_0, v0_3)
-                            Self.multiplyAdd(&a2, t2_0, v0_3)
-                            let v0_4 = Self.load16(base + 260)
-                            Self.multiplyAdd(&a3, t2_0, v0_4)
-                            let v0_5 = Self.load16(base + 7410)
-                            Self.multiplyAdd(&a0, t1_0, v0_5)
-                            let v0_6 = Self.load16(base + 7475)
-                            Self.multiplyAdd(&a1, t1_0, v0_6)
-                            let v0_7 = Self.load16(base + 7540)
-                            Self.multiplyAdd(&a2, t1_0, v0_7)
-                            let v0_8 = Self.load16(base + 7605)
-                            Self.multiplyAdd(&a3, t1_0, v0_8)
-                            let t0_1 = k[1]
-                            let t1_1 = k[4]
-                            let t2_1 = k[7]
-                            let v1_0 = Self.load16(base + 3705)
-                            Self.multiplyAdd(&a0, t0_1, v1_0)
-                            let v1_1 = Self.load16(base + 3770)
-                            Self.multiplyAdd(&a1, t0_1, v1_1)
-                            Self.multiplyAdd(&a0, t2_1, v1_1)
-                            let v1_2 = Self.load16(base + 3835)
-                            Self.multiplyAdd(&a2, t0_1, v1_2)
-                            Self.multiplyAdd(&a1, t2_1, v1_2)
-                            let v1_3 = Self.load16(base + 3900)
-                            Self.multiplyAdd(&a3, t0_1, v1_3)
-                            Self.multiplyAdd(&a2, t2_1, v1_3)
-                            let v1_4 = Self.load16(base + 3965)
-                            Self.multiplyAdd(&a3, t2_1, v1_4)
-                            let v1_5 = Self.load16(base + 11_115)
-                            Self.multiplyAdd(&a0, t1_1, v1_5)
-                            let v1_6 = Self.load16(base + 11_180)
-                            Self.multiplyAdd(&a1, t1_1, v1_6)
-                            let v1_7 = Self.load16(base + 11_245)
-                            Self.multiplyAdd(&a2, t1_1, v1_7)
-                            let v1_8 = Self.load16(base + 11_310)
-                            Self.multiplyAdd(&a3, t1_1, v1_8)
-                            let t0_2 = k[2]
-                            let t1_2 = k[5]
-                            let t2_2 = k[8]
-                            let v2_0 = Self.load16(base + 1)
-                            Self.multiplyAdd(&a0, t0_2, v2_0)
-                            let v2_1 = Self.load16(base + 66)
-                            Self.multiplyAdd(&a1, t0_2, v2_1)
-                            Self.multiplyAdd(&a0, t2_2, v2_1)
-                            let v2_2 = Self.load16(base + 131)
-                            Self.multiplyAdd(&a2, t0_2, v2_2)
-                            Self.multiplyAdd(&a1, t2_2, v2_2)
-                            let v2_3 = Self.load16(base + 196)
-                            Self.multiplyAdd(&a3, t0_2, v2_3)
-                            Self.multiplyAdd(&a2, t2_2, v2_3)
-                            let v2_4 = Self.load16(base + 261)
-                            Self.multiplyAdd(&a3, t2_2, v2_4)
-                            let v2_5 = Self.load16(base + 7411)
-                            Self.multiplyAdd(&a0, t1_2, v2_5)
-                            let v2_6 = Self.load16(base + 7476)
-                            Self.multiplyAdd(&a1, t1_2, v2_6)
-                            let v2_7 = Self.load16(base + 7541)
-                            Self.multiplyAdd(&a2, t1_2, v2_7)
-                            let v2_8 = Self.load16(base + 7606)
-                            Self.multiplyAdd(&a3, t1_2, v2_8)
-                            let count: Int = 16
-                            Self.store16(Self.relu(a0), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
-                            Self.store16(Self.relu(a1), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
-                            Self.store16(Self.relu(a2), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
-                            Self.store16(Self.relu(a3), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
+                        for start in stride(from: 1, to: 56, by: 4) {
+                            let ow: Int = min(start, 52)
+                            let column: Int = ow &* 16 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + column)
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_1)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v0_4, k0_2)
+                            Self.multiplyAdd(&a2, v0_4, k0_0)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v0_5, k0_1)
+                            let v0_6 = Self.load8(r0 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v0_6, k0_2)
+                            Self.multiplyAdd(&a3, v0_6, k0_0)
+                            let v0_7 = Self.load8(r0 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v0_7, k0_1)
+                            let v0_8 = Self.load8(r0 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v0_8, k0_2)
+                            let v1_0 = Self.load8(r1 + column)
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_1)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v1_4, k1_2)
+                            Self.multiplyAdd(&a2, v1_4, k1_0)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v1_5, k1_1)
+                            let v1_6 = Self.load8(r1 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v1_6, k1_2)
+                            Self.multiplyAdd(&a3, v1_6, k1_0)
+                            let v1_7 = Self.load8(r1 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v1_7, k1_1)
+                            let v1_8 = Self.load8(r1 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v1_8, k1_2)
+                            let v2_0 = Self.load8(r2 + column)
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_1)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v2_4, k2_2)
+                            Self.multiplyAdd(&a2, v2_4, k2_0)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v2_5, k2_1)
+                            let v2_6 = Self.load8(r2 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v2_6, k2_2)
+                            Self.multiplyAdd(&a3, v2_6, k2_0)
+                            let v2_7 = Self.load8(r2 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v2_7, k2_1)
+                            let v2_8 = Self.load8(r2 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v2_8, k2_2)
+                            Self.store(Self.relu(a0), to: out + ow &* 8)
+                            Self.store(Self.relu(a1), to: out + ((ow &+ 1) &* 8))
+                            Self.store(Self.relu(a2), to: out + ((ow &+ 2) &* 8))
+                            Self.store(Self.relu(a3), to: out + ((ow &+ 3) &* 8))
                         }
                     }
                 }
@@ -1011,10 +994,14 @@ extension MobilenetV3Small {
     /// Generated from specs/mobilenet_v3_small.yaml:46:46.
     @inline(never)
     static func features_1_block_1_avgpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×56×56   y: 16×1×1
-        for c in 0..<16 {
-            let p = x + c &* 3136
-            y[c] = Self.sum(p, count: 3136) / 3136.0
+        // x: 16×56×56 NCHWc   y: 16×1×1
+        for block in 0..<2 {
+            let source = x + block &* 25_088
+            var sum = SIMD8<Float>()
+            for pixel in 0..<3136 {
+                sum += Self.load8(source + pixel &* 8)
+            }
+            Self.store(sum / SIMD8<Float>(repeating: 3136.0), to: y + block &* 8)
         }
     }
 
@@ -1064,11 +1051,11 @@ extension MobilenetV3Small {
     /// Generated from specs/mobilenet_v3_small.yaml:46:46.
     @inline(never)
     static func features_1_block_1(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 16×56×56, 16×1×1   y: 16×56×56
+        // x: 16×56×56, 16×1×1 NCHWc   y: 16×56×56
         for c in 0..<16 {
             let s = x1[c]
-            for i in 0..<3136 {
-                y[c &* 3136 &+ i] = x[c &* 3136 &+ i] * s
+            for p in 0..<3136 {
+                y[c &* 3136 &+ p] = x[(c / 8 &* 3136 &+ p) &* 8 &+ c % 8] * s
             }
         }
     }
@@ -4682,17 +4669,6 @@ extension MobilenetV3Small {
         v + UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self)
     }
 
-    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
-    @inline(never)
-    static func scatterFlat<V: SIMD>(_ v: V, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) where V.Scalar == Float {
-        var row = row, column = column
-        for lane in 0..<V.scalarCount {
-            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
-            column &+= 1
-            if column == columns { column = 0; row &+= 1 }
-        }
-    }
-
     /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
     /// make the optimiser keep every accumulator in pieces.
     @inline(__always)
@@ -4802,42 +4778,43 @@ extension MobilenetV3Small {
         relu6(v + SIMD16<Float>(repeating: 3))
     }
 
-    /// `padPhases` with the channels split over threads.
-    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
-        parallel(channels, threads: threads) { part in
-            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
+    /// Only the border is filled: each value is written once.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
+        let right = columns &- left &- width
+        for c in 0..<channels {
+            let plane = s + c &* rows &* columns
+            plane.update(repeating: 0, count: top &* columns)
+            for h in 0..<height {
+                let row = plane + (top &+ h) &* columns
+                row.update(repeating: 0, count: left)
+                (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
+                (row + (left &+ width)).update(repeating: 0, count: right)
+            }
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 
-    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
-    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
-    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
-    /// lanes.
-    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        let plane = rows &* columns
-        s.update(repeating: 0, count: channels &* 4 &* plane)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
-            let line = buffer.baseAddress!
-            line.update(repeating: 0, count: 2 &* columns &+ 32)
-            for c in 0..<channels {
-                for h in 0..<height {
-                    let r = h &+ top
-                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
-                    var k = 0
-                    while k < columns {
-                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
-                        let count = min(16, columns &- k)
-                        store16(v.evenHalf, to: even + k, count: count)
-                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
-                        k &+= 16
-                    }
-                }
-            }
+    /// `pad` with the channels split over threads.
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
         }
     }
 
     // The loading helpers stay out of line: inlined into a large network's init, they cost the optimiser seconds.
+
+    /// Rearranges depthwise weights from (channels, taps) to (channels / 8, taps, 8): an NCHWc depthwise conv
+    /// multiplies a pixel's eight channels by one tap's eight weights at once.
+    @inline(never)
+    static func interleaveTaps(_ p: inout [Float], at offset: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + channels * taps)])
+        for c in 0..<channels {
+            for t in 0..<taps {
+                p[offset + ((c / 8) * taps + t) * 8 + c % 8] = plain[c * taps + t]
+            }
+        }
+    }
 
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the

@@ -89,6 +89,10 @@ extension KernelLowering {
     func lowerMultiply(_ inputs: [Shape], output: Shape, into w: inout SwiftWriter) {
         let count = output.elementCount
         let operand = { (index: Int) in index == 0 ? "x" : "x\(index)" }
+        if plan.layout.any {
+            lowerGatedMultiply(gates: inputs.count - 1, output: output, into: &w)
+            return
+        }
         let broadcast = inputs.map { $0.elementCount != count }
         guard broadcast.contains(true) else {
             w.block("for i in 0..<\(literal(count))") { w in
@@ -104,6 +108,33 @@ extension KernelLowering {
             let index = Index("c") * plane + Index("i")
             w.block("for i in 0..<\(literal(plane))") { w in
                 w.line("y[\(index)] = " + maps.map { "\(operand($0))[\(index)]" }.joined(separator: " * ") + " * s")
+            }
+        }
+    }
+
+    /// A map gated per channel where either side is NCHWc ((C / 8, H, W, 8)): eight channels' gates as one vector
+    /// when both are, a channel at a time otherwise.
+    func lowerGatedMultiply(gates: Int, output: Shape, into w: inout SwiftWriter) {
+        let lanes = nchwcLanes, plane = output.height * output.width
+        let gate = { (lane: String) in (1...gates).map { "x\($0)[\(lane)]" }.joined(separator: " * ") }
+        if plan.layout.input && plan.layout.output {
+            w.block("for block in 0..<\(output.channels / lanes)") { w in
+                w.line("let s = SIMD8<Float>(" + (0..<lanes).map { gate($0 == 0 ? "block &* 8" : "block &* 8 &+ \($0)") }.joined(separator: ", ") + ")")
+                w.block("for p in 0..<\(literal(plane))") { w in
+                    let at = "(block &* \(literal(plane)) &+ p) &* 8"
+                    w.line("Self.store(Self.load8(x + \(at)) * s, to: y + \(at))")
+                }
+            }
+            return
+        }
+        let nchwc = { (c: String, p: String) in "(\(c) / 8 &* \(literal(plane)) &+ \(p)) &* 8 &+ \(c) % 8" }
+        let nchw = { (c: String, p: String) in "\(c) &* \(literal(plane)) &+ \(p)" }
+        w.block("for c in 0..<\(output.channels)") { w in
+            w.line("let s = " + gate("c"))
+            w.block("for p in 0..<\(literal(plane))") { w in
+                let from = plan.layout.input ? nchwc("c", "p") : nchw("c", "p")
+                let to = plan.layout.output ? nchwc("c", "p") : nchw("c", "p")
+                w.line("y[\(to)] = x[\(from)] * s")
             }
         }
     }

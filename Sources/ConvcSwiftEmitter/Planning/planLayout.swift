@@ -69,6 +69,11 @@ extension StepPlanner {
     /// Whether a step can write its output NCHWc: a depthwise conv, or a one-group conv whose filters fill pixel
     /// groups' channel vectors (Winograd's stays Winograd's, 2.25 times fewer multiply-adds than pixel groups).
     private func writesNCHWc(_ step: PlannedStep) -> Bool {
+        if isGatedMap(step) {
+            // Only after a map that can come NCHWc: converting an NCHW map here made EfficientNet-B0 slower.
+            guard fitsNCHWc(step), let producer = execution.steps.first(where: { $0.layer == step.inputs[0] }) else { return false }
+            return writesNCHWc(producer)
+        }
         guard fitsNCHWc(step), let c = convolution(layer(step.layer)) else { return false }
         return isNCHWcDepthwise(step) || runsAsPixelGroups(step, c)
     }
@@ -77,6 +82,7 @@ extension StepPlanner {
     /// reads it in place, uncopied, and may add an NCHW residual to its NCHW output), or a global average pool's.
     private func readsNCHWc(_ step: PlannedStep, from input: Int) -> Bool {
         let main = layer(step.layer)
+        if isGatedMap(step) { return step.inputs.first == input && !step.inputs.dropFirst().contains(input) }
         // A one-input layer's step has a second input only for a fused residual, which stays NCHW.
         guard step.inputs.first == input, !step.inputs.dropFirst().contains(input), main.inputs.count == 1 else { return false }
         let inputShape = layer(main.inputs[0]).outputShape
@@ -92,6 +98,15 @@ extension StepPlanner {
             .flatten, .dense, .add, .multiply, .concat, .channelPad, .channelShuffle, .upsample, .channelSlice, .identity:
             return false
         }
+    }
+
+    /// A multiply of a map (its first input) by C×1×1 gates (squeeze-and-excitation's): the gates read the same in
+    /// either layout, so the map may come and go NCHWc.
+    func isGatedMap(_ step: PlannedStep) -> Bool {
+        let main = layer(step.layer)
+        guard case .multiply = main.op, main.outputShape.isFeatureMap else { return false }
+        let shapes = main.inputs.map { layer($0).outputShape }
+        return shapes[0] == main.outputShape && shapes.dropFirst().allSatisfy { $0 == .chw(main.outputShape.channels, 1, 1) }
     }
 
     /// A layer that averages each channel's whole map: a global or adaptive (1 × 1) average pool, or an average
