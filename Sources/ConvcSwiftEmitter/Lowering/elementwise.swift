@@ -16,18 +16,12 @@ extension KernelLowering {
         }
     }
 
-    /// Two passes over the channels per pixel (mean, then biased variance) into the output, whose planes are
-    /// contiguous rows of pixels, then the normalised values with weight w[c] and bias w[C + c].
+    /// Two passes over the channels per pixel (mean, then biased variance), then the normalised values with weight
+    /// w[c] and bias w[C + c]. No activation is fused into a layer norm (planExecution).
     func lowerLayerNorm(epsilon: Double, output: Shape, into w: inout SwiftWriter) {
         let channels = output.channels, plane = output.elementCount / channels
         w.comment("weight: w[0..<\(channels)]   bias: w[\(channels)..<\(2 * channels)]")
         w.line("Self.layerNorm(x, y, w, channels: \(channels), plane: \(literal(plane)), epsilon: \(floatLiteral(Float(epsilon))))")
-        if let expression = activationExpression {
-            w.block("for i in 0..<\(literal(output.elementCount))") { w in
-                w.line("let v = y[i]")
-                w.line("y[i] = \(expression)")
-            }
-        }
     }
 
     func lowerLocalResponseNorm(size: Int, alpha: Double, beta: Double, k: Double, input: Shape, into w: inout SwiftWriter) {

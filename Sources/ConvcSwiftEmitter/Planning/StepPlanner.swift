@@ -90,8 +90,9 @@ struct StepPlanner {
             return plan
         }
         switch main.op {
-        case .conv:
-            let c = convolution(main)!
+        case .conv(let stored):
+            let live = liveTaps(main)
+            let c = live?.conv ?? stored
             if isMatrixVector(c, input: inputs[0], epilogue: plan.epilogue) {
                 // A 1×1 conv of a 1×1 map (squeeze-and-excitation's) is a dense layer: its weights are [out, in].
                 plan.kernel = .dense(inFeatures: c.inChannels, units: c.filters)
@@ -102,7 +103,7 @@ struct StepPlanner {
                 plan.weights = convolutionWeights(c, algorithm, stored: c.filters * (c.inChannels / c.groups) * c.kernel.h * c.kernel.w)
                 plan.scratchFloats = algorithm.scratchFloats(inChannels: c.inChannels, pixelTile: tiling.pixelTile)
             }
-            plan.weights?.liveTaps = liveTaps(main)
+            plan.weights?.liveTaps = live
             plan.takesThreads = true
         case .convTranspose(let c):
             let stored = main.parameters[0].elementCount
